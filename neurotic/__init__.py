@@ -11,14 +11,16 @@ __all__ = []
 # %% ../nbs/00_package.ipynb #845310d3
 import importlib
 
-# The submodules reachable as attributes, as `trax.layers` is on Trax.
-_SUBMODULES = ("fastmath", "layers", "shapes", "optimizers", "supervised", "rnn", "nlp")
+# The submodules reachable as attributes, as `trax.layers` is on Trax, and the
+# aliases Trax's top level defines (`trax.lr` is its learning-rate schedules).
+_SUBMODULES = {name: name for name in ("fastmath", "layers", "shapes", "optimizers", "supervised", "rnn", "nlp")}
+_SUBMODULES["lr"] = "supervised.lr_schedules"
 
 
 def __getattr__(name: str):
     "Import a submodule the first time it is asked for."
     if name in _SUBMODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
+        module = importlib.import_module(f"{__name__}.{_SUBMODULES[name]}")
         globals()[name] = module  # later lookups skip this function
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
