@@ -1,0 +1,243 @@
+"""Layers benchmark: a training step of the GRU language model, and the cost of `import neurotic`.
+
+1. Training step of the GRU language model of the Trax review:
+   Serial(ShiftRight(mode='train'), Embedding(256, 512), GRU(512), GRU(512), Dense(256), LogSoftmax())
+   on batch 32 x length 64 tokens: cross-entropy, `jax.value_and_grad` and an optax Adam update, all
+   in one jitted function. Baseline: the same model in PyTorch (`nn.Embedding`, a 2-layer
+   `nn.GRU(batch_first=True)`, `nn.Linear`, `log_softmax`, `torch.optim.Adam`). Target: ours <= 0.75x.
+
+   PyTorch is not a dependency of neurotic. The baseline runs in a separate worker process, this
+   same script started with `--torch-worker` under an interpreter that has torch:
+     --torch-python PATH              use that interpreter, e.g. /tmp/torchvenv/bin/python
+     NEUROTIC_TORCH_PYTHON=PATH       the same, from the environment
+   Without either, the current interpreter is used when it can import torch; otherwise the
+   baseline is reported as not available. The two sides are timed in alternating rounds, so
+   a change of load on a shared machine hits both alike; PyTorch uses one thread per core the
+   process may run on. On a busy machine, `taskset -c 0 python tests/benchmarks/bench_layers.py`
+   compares both on one core, where waiting threads cannot distort the result.
+
+2. `python -c "import neurotic"` in a fresh interpreter (median wall time of several runs,
+   target <= 1.5 s), and that importing neurotic and neurotic.layers pulls in neither TensorFlow
+   nor torch. The time of `import neurotic.layers` (which brings in JAX) is printed as well.
+
+Usage: python tests/benchmarks/bench_layers.py [--torch-python PATH] [--rounds N] [--strict]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from harness import Timing, finish, header, report  # noqa: E402
+
+BATCH, LENGTH, VOCAB, D_MODEL, N_LAYERS = 32, 64, 256, 512, 2
+
+
+def timing(times: list[float]) -> Timing:
+    "A harness `Timing` from raw per-step seconds."
+    return Timing(statistics.median(times), min(times), max(times), len(times))
+
+
+def timed(fn) -> tuple[float, float]:
+    "Run `fn` once; return its (wall, process CPU) seconds."
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+# ----------------------------------------------------------------------------- neurotic (JAX)
+
+def neurotic_step():
+    "A zero-argument function running one jitted training step of the GRU model (state kept inside)."
+    import jax
+    import jax.numpy as jnp
+    import optax
+    from neurotic import layers as tl
+    from neurotic import shapes
+
+    model = tl.Serial(
+        tl.ShiftRight(mode="train"),
+        tl.Embedding(vocab_size=VOCAB, d_feature=D_MODEL),
+        [tl.GRU(n_units=D_MODEL) for _ in range(N_LAYERS)],
+        tl.Dense(n_units=VOCAB),
+        tl.LogSoftmax())
+    tokens = jax.random.randint(jax.random.PRNGKey(1), (BATCH, LENGTH), 0, VOCAB)
+    weights, state = model.init(shapes.signature(tokens))
+    rng = model.rng
+    optimizer = optax.adam(1e-3)
+
+    def loss_fn(weights, tokens):
+        log_probs, _ = model.pure_fn(tokens, weights, state, rng)  # (batch, length, vocab)
+        return -jnp.mean(jnp.take_along_axis(log_probs, tokens[..., None], axis=-1))
+
+    @jax.jit
+    def train_step(weights, opt_state, tokens):
+        loss, grads = jax.value_and_grad(loss_fn)(weights, tokens)
+        updates, opt_state = optimizer.update(grads, opt_state, weights)
+        return optax.apply_updates(weights, updates), opt_state, loss
+
+    carry = [weights, optimizer.init(weights)]
+
+    def run():
+        carry[0], carry[1], loss = train_step(carry[0], carry[1], tokens)
+        return jax.block_until_ready(loss)
+
+    return run
+
+
+# ----------------------------------------------------------------------------- PyTorch worker
+
+def torch_worker() -> None:
+    "Serve timing requests: each stdin line `N` runs N timed steps and answers a JSON list of seconds."
+    import torch
+
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # as many threads as cores this process may use
+    torch.manual_seed(0)
+
+    class GRULanguageModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(VOCAB, D_MODEL)
+            self.gru = torch.nn.GRU(D_MODEL, D_MODEL, num_layers=N_LAYERS, batch_first=True)
+            self.output = torch.nn.Linear(D_MODEL, VOCAB)
+
+        def forward(self, tokens):
+            shifted = torch.nn.functional.pad(tokens, (1, 0))[:, :-1]
+            hidden, _ = self.gru(self.embedding(shifted))
+            return torch.log_softmax(self.output(hidden), dim=-1)
+
+    model = GRULanguageModel()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tokens = torch.randint(0, VOCAB, (BATCH, LENGTH))
+
+    def step():
+        optimizer.zero_grad()
+        log_probs = model(tokens)
+        loss = torch.nn.functional.nll_loss(log_probs.reshape(-1, VOCAB), tokens.reshape(-1))
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    print(json.dumps({"ready": f"torch {torch.__version__}, {torch.get_num_threads()} threads"}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps([timed(step) for _ in range(int(line))]), flush=True)
+
+
+def torch_interpreter(option: str | None) -> str | None:
+    "The interpreter for the PyTorch worker, or None when torch is not available."
+    path = option or os.environ.get("NEUROTIC_TORCH_PYTHON")
+    if path:
+        return path
+    try:
+        import importlib.util
+        return sys.executable if importlib.util.find_spec("torch") else None
+    except Exception:
+        return None
+
+
+class TorchWorker:
+    "The PyTorch side, running in its own process and answering timing requests."
+
+    def __init__(self, python: str):
+        self.process = subprocess.Popen([python, __file__, "--torch-worker"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, text=True)
+        self.description = json.loads(self.process.stdout.readline())["ready"]
+
+    def times(self, n: int) -> list[list[float]]:
+        self.process.stdin.write(f"{n}\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+# ----------------------------------------------------------------------------- import time
+
+def import_check(statement: str, runs: int = 5) -> tuple[Timing, list[str]]:
+    "Wall time of `python -c statement` in fresh interpreters, and which heavy frameworks it loaded."
+    probe = (f"{statement}; import sys, json; "
+             "print(json.dumps([m for m in ('tensorflow', 'torch') if m in sys.modules]))")
+    times, loaded = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        times.append(time.perf_counter() - start)
+        loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    return timing(times), loaded
+
+
+# ----------------------------------------------------------------------------- main
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--torch-python", help="interpreter with torch for the baseline")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
+    parser.add_argument("--steps", type=int, default=4, help="timed steps per side and round")
+    parser.add_argument("--strict", action="store_true", help="exit non-zero on a missed target")
+    args = parser.parse_args()
+
+    header("layers: GRU language model training step (batch 32, length 64, d 512, 2 GRU layers)")
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
+    results = []
+
+    ours_step = neurotic_step()
+    for _ in range(3):  # compile and warm up
+        ours_step()
+    python = torch_interpreter(args.torch_python)
+    worker = TorchWorker(python) if python else None
+    if worker:
+        print(f"baseline: {worker.description} ({python})")
+        worker.times(3)  # warm up
+    ours, theirs = [], []  # (wall, cpu) seconds per step
+    for _ in range(args.rounds):
+        ours += [timed(ours_step) for _ in range(args.steps)]
+        if worker:
+            theirs += worker.times(args.steps)
+    if worker:
+        worker.close()
+    walls = lambda pairs: [wall for wall, _ in pairs]
+    results.append(report("neurotic GRU LM train step", timing(walls(ours)),
+                          timing(walls(theirs)) if theirs else None, "PyTorch nn.GRU train step",
+                          target=0.75))
+    load = os.getloadavg()[0]
+    print(f"load average at end: {load:.2f} (1 min)")
+    if theirs:
+        # On a shared machine the medians mostly measure the other users; the fastest steps and the
+        # processor time spent per step are steadier (PyTorch's OpenMP threads spin while they wait,
+        # so its processor time grows with the load as well).
+        print(f"ratio of the fastest steps: {min(walls(ours)) / min(walls(theirs)):.3f}")
+        cpu = lambda pairs: statistics.median(c for _, c in pairs) * 1e3
+        print(f"processor time per step (median): neurotic {cpu(ours):.1f} ms, PyTorch {cpu(theirs):.1f} ms")
+    if load > (os.cpu_count() or 1):
+        print("note: the machine was busy (load above the number of cores); repeat on a quiet machine")
+
+    header("layers: import time")
+    bare, loaded = import_check("import neurotic")
+    label = 'python -c "import neurotic"'
+    print(f"{label:<34} {bare}")
+    met = bare.median <= 1.5
+    print(f"target <= 1.5 s: {'met' if met else 'MISSED'}")
+    results.append(met)
+    with_layers, loaded_layers = import_check("import neurotic.layers")
+    label = 'python -c "import neurotic.layers"'
+    print(f"{label:<34} {with_layers}")
+    heavy = sorted(set(loaded) | set(loaded_layers))
+    print(f"tensorflow/torch imported: {', '.join(heavy) if heavy else 'neither'}")
+    results.append(not heavy)
+    finish(results, strict=args.strict)
+
+
+if __name__ == "__main__":
+    if "--torch-worker" in sys.argv:
+        torch_worker()
+    else:
+        main()

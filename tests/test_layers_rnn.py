@@ -1,0 +1,84 @@
+"""Property checks of the recurrent kernels: the hoisted loops and the hand-written GRU gradient
+agree with the plain per-position loop for any batch, length and widths."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+from hypothesis import given, settings, strategies as st
+
+from neurotic.layers import rnn
+from neurotic.layers.base import LayerError
+from neurotic.shapes import ShapeDtype
+
+# Few distinct shapes (each one compiles anew), many random values.
+sizes = st.tuples(st.integers(1, 2), st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(0, 2**16))
+
+
+def plain_gru(weights, xs, h0):
+    "One `gru_step` on `[x, h]` per position: the reference the hoisted loop must match."
+    step = lambda h, x: (rnn.gru_step(weights, x, h),) * 2
+    last, hs = jax.lax.scan(step, h0, jnp.swapaxes(xs, 0, 1))
+    return jnp.swapaxes(hs, 0, 1), last
+
+
+def plain_lstm(weights, xs, state):
+    step = lambda s, x: rnn.lstm_step(weights, x, s)[::-1]
+    last, hs = jax.lax.scan(step, state, jnp.swapaxes(xs, 0, 1))
+    return jnp.swapaxes(hs, 0, 1), last
+
+
+def random_arrays(seed, *shapes):
+    keys = jax.random.split(jax.random.PRNGKey(seed), len(shapes))
+    return [jax.random.normal(k, s) for k, s in zip(keys, shapes)]
+
+
+def assert_trees_close(a, b, atol):
+    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
+        assert x.shape == y.shape
+        np.testing.assert_allclose(x, y, atol=atol, rtol=0)
+
+
+@settings(max_examples=3, deadline=None)
+@given(sizes)
+def test_gru_scan_matches_plain_loop_values_and_gradients(size):
+    batch, length, d, n, seed = size
+    w_g, b_g, w_c, b_c, xs, h0 = random_arrays(seed, (d + n, 2 * n), (2 * n,), (d + n, n), (n,),
+                                               (batch, length, d), (batch, n))
+    weights = (w_g, b_g, w_c, b_c)
+    assert_trees_close(rnn.gru_scan(weights, xs, h0), plain_gru(weights, xs, h0), atol=1e-5)
+
+    def loss(run):
+        def f(weights, xs, h0):
+            ys, last = run(weights, xs, h0)
+            return jnp.sum(jnp.sin(ys)) + jnp.sum(jnp.cos(last))
+        return jax.grad(f, argnums=(0, 1, 2))
+
+    assert_trees_close(loss(rnn.gru_scan)(weights, xs, h0), loss(plain_gru)(weights, xs, h0), atol=1e-4)
+
+
+@settings(max_examples=2, deadline=None)
+@given(sizes)
+def test_lstm_scan_matches_plain_loop(size):
+    batch, length, d, n, seed = size
+    w, b, xs, state = random_arrays(seed, (d + n, 4 * n), (4 * n,), (batch, length, d), (batch, 2 * n))
+    assert_trees_close(rnn.lstm_scan((w, b), xs, state), plain_lstm((w, b), xs, state), atol=1e-5)
+    grad = lambda run: jax.grad(lambda w, xs: jnp.sum(jnp.sin(run(w, xs, state)[0])), argnums=(0, 1))
+    assert_trees_close(grad(rnn.lstm_scan)((w, b), xs), grad(plain_lstm)((w, b), xs), atol=1e-4)
+
+
+def test_gru_gradient_under_jit_equals_eager():
+    w_g, b_g, w_c, b_c, xs, h0 = random_arrays(7, (7, 8), (8,), (7, 4), (4,), (2, 5, 3), (2, 4))
+    f = lambda w: jnp.sum(rnn.gru_scan(w, xs, h0)[0] ** 2)
+    assert_trees_close(jax.jit(jax.grad(f))((w_g, b_g, w_c, b_c)), jax.grad(f)((w_g, b_g, w_c, b_c)), atol=1e-6)
+
+
+def test_gru_layer_error_names_layer_and_shapes():
+    gru = rnn.GRU(4)
+    gru.init(ShapeDtype((2, 3, 4)))
+    try:
+        gru(np.ones((2, 3, 5), np.float32))
+    except LayerError as error:
+        message = str(error)
+    else:
+        raise AssertionError("a wrong feature size was accepted")
+    assert "GRU_4 expects inputs with last dimension 4; got shape (2, 3, 5)" in message
+    assert "test_layers_rnn.py" in message  # where the layer was created
