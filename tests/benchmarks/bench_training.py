@@ -1,0 +1,188 @@
+"""Training benchmark: steady-state steps through `neurotic.supervised.training.Loop`.
+
+1. The sentiment notebooks' classifier, Serial(Embedding(9164, 256), Mean(axis=1), Dense(2), LogSoftmax()),
+   trained with CrossEntropyLoss and Adam(0.01) on batches of 16 tweets padded to 16 tokens, through
+   `Loop.run` (no evals, no checkpoints). Printed: ms per step and steps per second. Baseline: Trax 1.4.1's
+   `training.Loop` on the same model, recorded on the project's machines at about 9 ms per step (Trax
+   is not installed here, so the recorded anchor is printed). Target: ours <= 0.2x. The same step
+   compiled by hand, without the Loop, is timed too, to show what the loop itself adds.
+
+2. The GRU language model of the layers benchmark (tests/benchmarks/bench_layers.py: ShiftRight,
+   Embedding(256, 512), two GRU(512), Dense(256), LogSoftmax; batch 32 x 64 tokens) through `Loop.run`,
+   against the bare jitted step with the same model, loss layer and optimizer (value_and_grad, then the
+   optimizer's update, weights and slots donated, as inside the loop). Target: loop <= 1.10x bare.
+   The layers benchmark's own bare step (optax.adam and a plain mean cross-entropy) is timed as well.
+
+The two sides of each comparison are timed in alternating rounds, so a change of load on a shared
+machine hits both alike.
+
+Usage: python tests/benchmarks/bench_training.py [--rounds N] [--strict]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from harness import Timing, finish, header, report  # noqa: E402
+
+TRAX_LOOP_ANCHOR_S = 0.009  # Trax 1.4.1 Loop, sentiment classifier, batch 16, recorded on the project's machines
+SENTIMENT_VOCAB, SENTIMENT_BATCH, SENTIMENT_LENGTH = 9164, 16, 16
+
+
+def timing(times: list[float]) -> Timing:
+    "A harness `Timing` from raw per-step seconds."
+    return Timing(statistics.median(times), min(times), max(times), len(times))
+
+
+def endless(batches):
+    "Cycle over a fixed list of batches, so that data making costs nothing in the timings."
+    while True:
+        yield from batches
+
+
+def quiet_loop(model, batches, optimizer):
+    "A Loop that only trains: no evals, no logs, no checkpoints, no progress bar."
+    from neurotic import layers as tl
+    from neurotic.supervised import training
+    task = training.TrainTask(endless(batches), tl.CrossEntropyLoss(), optimizer)
+    never = lambda step: False
+    return training.Loop(model, task, eval_at=never, checkpoint_at=never, random_seed=0, progress_bar=False)
+
+
+def bare_step(model, batches, optimizer):
+    "The same training step compiled by hand: a zero-argument function running one step."
+    import jax
+    from neurotic import layers as tl
+    from neurotic import shapes
+    loss_layer = tl.CrossEntropyLoss()
+    inputs, targets, weights_ = batches[0]
+    model_weights, model_state = model.init(shapes.signature(inputs), rng=jax.random.PRNGKey(0))
+    loss_params = loss_layer.init(shapes.signature((model.output_signature(shapes.signature(inputs)), targets, weights_)))
+    slots, opt_params = optimizer.tree_init(model_weights)
+
+    def loss_fn(weights, state, batch, rng):
+        outputs, state = model.pure_fn(batch[0], weights, state, rng)
+        loss, _ = loss_layer.pure_fn((outputs, batch[1], batch[2]), *loss_params, rng)
+        return loss, state
+
+    def step(weights, state, slots, batch, rng):
+        (loss, state), grads = jax.value_and_grad(loss_fn, has_aux=True)(weights, state, batch, rng)
+        weights, slots, _ = optimizer.tree_update(0, grads, weights, slots, opt_params)
+        return weights, state, slots, loss
+
+    compiled = jax.jit(step, donate_argnums=(0, 1, 2))
+    copy = lambda tree: jax.tree.map(lambda x: jax.numpy.array(x, copy=True), tree)
+    carry = [copy(model_weights), copy(model_state), slots]
+    rng = jax.random.PRNGKey(1)
+    position = [0]
+
+    def run():
+        batch = batches[position[0] % len(batches)]
+        position[0] += 1
+        carry[0], carry[1], carry[2], loss = compiled(carry[0], carry[1], carry[2], batch, rng)
+        return loss
+
+    return run
+
+
+def alternate(loop, bare, rounds, steps):
+    "Per-step seconds of `loop.run(steps)` and of `steps` bare steps, timed in alternating rounds."
+    import jax
+    loop_times, bare_times = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        loop.run(steps)  # returns after checking the last loss, i.e. once the device is done
+        loop_times.append((time.perf_counter() - start) / steps)
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = bare()
+        jax.block_until_ready(loss)
+        bare_times.append((time.perf_counter() - start) / steps)
+    return loop_times, bare_times
+
+
+def sentiment(rounds: int) -> list[bool]:
+    import numpy as np
+    from neurotic import layers as tl
+    from neurotic import optimizers
+
+    header("training: sentiment classifier step through Loop (Embedding(9164, 256), batch 16, Adam 0.01)")
+    rng = np.random.default_rng(0)
+    batches = [(rng.integers(1, SENTIMENT_VOCAB, (SENTIMENT_BATCH, SENTIMENT_LENGTH)).astype(np.int32),
+                rng.integers(0, 2, SENTIMENT_BATCH).astype(np.int32),
+                np.ones(SENTIMENT_BATCH, np.float32)) for _ in range(8)]
+    make = lambda: tl.Serial(tl.Embedding(SENTIMENT_VOCAB, 256), tl.Mean(axis=1), tl.Dense(2), tl.LogSoftmax())
+    loop = quiet_loop(make(), batches, optimizers.Adam(0.01))
+    bare = bare_step(make(), batches, optimizers.Adam(0.01))
+    alternate(loop, bare, 2, 20)  # compile and warm up
+    loop_times, bare_times = alternate(loop, bare, 3 * rounds, 25)
+    ours = timing(loop_times)
+    print(f"Loop: {ours.ms:.3f} ms/step, {1 / ours.median:.1f} steps/s")
+    results = [report("neurotic Loop, sentiment step", ours, Timing(TRAX_LOOP_ANCHOR_S, TRAX_LOOP_ANCHOR_S,
+                      TRAX_LOOP_ANCHOR_S, 1), "Trax 1.4.1 Loop (recorded anchor)", target=0.2)]
+    report("neurotic Loop, sentiment step", ours, timing(bare_times), "same step jitted by hand")
+    return results
+
+
+def language_model(rounds: int) -> list[bool]:
+    import jax
+    import numpy as np
+    from neurotic import layers as tl
+    from neurotic import optimizers
+    import bench_layers
+
+    batch, length, vocab, d_model = bench_layers.BATCH, bench_layers.LENGTH, bench_layers.VOCAB, bench_layers.D_MODEL
+    header(f"training: GRU language model step through Loop (batch {batch}, length {length}, d {d_model}, "
+           f"{bench_layers.N_LAYERS} GRU layers)")
+
+    def make():
+        return tl.Serial(tl.ShiftRight(mode="train"), tl.Embedding(vocab_size=vocab, d_feature=d_model),
+                         [tl.GRU(n_units=d_model) for _ in range(bench_layers.N_LAYERS)],
+                         tl.Dense(n_units=vocab), tl.LogSoftmax())
+
+    rng = np.random.default_rng(0)
+    batches = []
+    for _ in range(4):
+        tokens = rng.integers(1, vocab, (batch, length)).astype(np.int32)
+        batches.append((tokens, tokens, np.ones((batch, length), np.float32)))
+    loop = quiet_loop(make(), batches, optimizers.Adam(0.001))
+    bare = bare_step(make(), batches, optimizers.Adam(0.001))
+    alternate(loop, bare, 1, 2)  # compile and warm up
+    loop_times, bare_times = alternate(loop, bare, rounds, 3)
+    results = [report("neurotic Loop, GRU LM step", timing(loop_times), timing(bare_times),
+                      "bare jitted step, same model+loss+optimizer", target=1.10)]
+    layers_step = bench_layers.neurotic_step()
+    layers_step()
+    layers_step()
+    layers_times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        layers_step()
+        layers_times.append(time.perf_counter() - start)
+    report("neurotic Loop, GRU LM step", timing(loop_times), timing(layers_times),
+           "bench_layers bare step (optax.adam)")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="alternating timing rounds (of 3 GRU steps; the sentiment model gets 3x as many rounds of 25 steps)")
+    parser.add_argument("--strict", action="store_true", help="exit non-zero on a missed target")
+    args = parser.parse_args()
+    print(f"load average at start: {os.getloadavg()[0]:.2f} (1 min) on {os.cpu_count()} cores")
+    results = sentiment(args.rounds) + language_model(args.rounds)
+    print(f"load average at end: {os.getloadavg()[0]:.2f} (1 min)")
+    finish(results, strict=args.strict)
+
+
+if __name__ == "__main__":
+    main()
