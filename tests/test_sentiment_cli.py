@@ -1,0 +1,212 @@
+"""The `neurotic-sentiment` command: train, evaluate and predict in real processes, and its errors.
+
+One short training run on sentence_polarity (offline, from NLTK_DATA) is shared by the tests; they
+run the command the way a user does, in a subprocess, and read its output and exit status.
+"""
+import contextlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
+if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
+    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
+
+from neurotic.nlp.corpora import is_installed  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not is_installed("sentence_polarity"),
+                                reason="NLTK's sentence_polarity is not installed (set NLTK_DATA)")
+
+# the console script's entry point, run by the interpreter of this test (no dependence on PATH)
+COMMAND = [sys.executable, "-c", "import sys; from neurotic.nlp.twitter.cli import main; sys.exit(main())"]
+STEPS = 60
+
+
+def run(*args, stdin=None):
+    "Run `neurotic-sentiment ARGS` in a new process; returns the completed process (text output)."
+    return subprocess.run([*COMMAND, *map(str, args)], input=stdin, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
+
+
+def call(*args):
+    "Run `main(ARGS)` in this process (cheaper, for the error cases): the same fields as `run`."
+    from neurotic.nlp.twitter.cli import main
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main([str(a) for a in args])
+        except SystemExit as exit:  # argparse's usage errors
+            status = exit.code
+    return subprocess.CompletedProcess(args, status, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    "A model trained for a few steps on sentence_polarity."
+    folder = tmp_path_factory.mktemp("sentiment") / "model"
+    done = run("train", "--corpus", "sentence_polarity", "--steps", STEPS, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    return folder, done.stdout
+
+
+def test_train_writes_the_model_and_reports_accuracy(model_dir):
+    folder, output = model_dir
+    assert sorted(p.name for p in folder.iterdir()) == ["model.ckpt.npz", "settings.json", "vocabulary.json"]
+    settings = json.loads((folder / "settings.json").read_text())
+    assert settings["corpus"] == "sentence_polarity"
+    assert settings["steps"] == STEPS
+    assert settings["validation_texts"] == 2134
+    assert 0.55 < settings["validation_accuracy"] < 1.0
+    assert "training on sentence_polarity" in output
+    assert f"validation accuracy {settings['validation_accuracy']:.4f} on 2,134 texts" in output
+    vocabulary = json.loads((folder / "vocabulary.json").read_text())
+    assert len(vocabulary) == settings["vocabulary_size"]
+    assert [vocabulary[t] for t in ("__PAD__", "__</e>__", "__UNK__")] == [0, 1, 2]
+    # the checkpoint is an npz archive readable without pickle
+    import numpy
+    with numpy.load(folder / "model.ckpt.npz", allow_pickle=False) as archive:
+        assert "__manifest__" in archive.files
+
+
+def test_evaluate_reloads_the_same_model(model_dir):
+    folder, _ = model_dir
+    settings = json.loads((folder / "settings.json").read_text())
+    done = run("evaluate", "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == (f"validation accuracy: {settings['validation_accuracy']:.4f} "
+                                   f"on 2,134 texts of sentence_polarity")
+
+
+def _parse(output):
+    "The (sentiment, probability, text) triples of predict's lines."
+    triples = [line.split("\t") for line in output.splitlines()]
+    assert all(len(t) == 3 for t in triples), output
+    return [(sentiment, float(probability), text) for sentiment, probability, text in triples]
+
+
+def test_predict_from_arguments(model_dir):
+    folder, _ = model_dir
+    texts = ["a gorgeous, witty and moving film", "a dull, tedious and boring mess", ""]
+    done = run("predict", "--output-dir", folder, *texts)
+    assert done.returncode == 0, done.stderr
+    results = _parse(done.stdout)
+    assert [text for _, _, text in results] == texts
+    for sentiment, probability, _ in results:
+        assert sentiment == ("positive" if probability > 0.5 else "negative")
+    assert results[0][0] == "positive" and results[1][0] == "negative"
+
+
+def test_predict_from_stdin_matches_arguments(model_dir):
+    folder, _ = model_dir
+    texts = ["a gorgeous, witty and moving film", "a dull, tedious and boring mess", "zzzqx"]
+    from_stdin = run("predict", "--output-dir", folder, stdin="\n".join(texts[:2]) + "\n\n" + texts[2] + "\n")
+    from_arguments = run("predict", "--output-dir", folder, *texts)
+    assert from_stdin.returncode == 0, from_stdin.stderr
+    assert from_stdin.stdout == from_arguments.stdout  # blank lines are skipped
+    assert len(_parse(from_stdin.stdout)) == 3
+
+
+def test_predict_with_nothing_to_classify(model_dir):
+    folder, _ = model_dir
+    done = run("predict", "--output-dir", folder, stdin="\n  \n")
+    assert done.returncode == 1
+    assert "nothing to classify" in done.stderr
+
+
+def test_missing_output_dir(tmp_path):
+    for args in (["evaluate"], ["predict", "some text"]):
+        done = call(*args, "--output-dir", tmp_path / "nowhere")
+        assert done.returncode == 1
+        assert done.stderr.startswith("neurotic-sentiment: error: no trained model in")
+        assert "the folder does not exist" in done.stderr
+        assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ["model.ckpt.npz", "vocabulary.json", "settings.json"])
+def test_missing_model_file(model_dir, tmp_path, name):
+    folder, _ = model_dir
+    damaged = tmp_path / "damaged"
+    shutil.copytree(folder, damaged)
+    (damaged / name).unlink()
+    done = call("predict", "--output-dir", damaged, "fine")
+    assert done.returncode == 1
+    assert f"{name} is missing" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_corrupt_checkpoint_and_vocabulary(model_dir, tmp_path):
+    folder, _ = model_dir
+    damaged = tmp_path / "damaged"
+    shutil.copytree(folder, damaged)
+    data = (folder / "model.ckpt.npz").read_bytes()
+    (damaged / "model.ckpt.npz").write_bytes(data[: len(data) // 3])
+    done = run("evaluate", "--output-dir", damaged)
+    assert done.returncode == 1 and "truncated or corrupt" in done.stderr and "Traceback" not in done.stderr
+
+    shutil.copy(folder / "model.ckpt.npz", damaged)
+    (damaged / "vocabulary.json").write_text('{"__PAD__": 0}')
+    done = call("predict", "--output-dir", damaged, "fine")
+    assert done.returncode == 1 and "vocabulary" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_train_refuses_to_replace_a_model(model_dir):
+    folder, _ = model_dir
+    before = (folder / "model.ckpt.npz").read_bytes()
+    done = call("train", "--corpus", "sentence_polarity", "--steps", 2, "--output-dir", folder)
+    assert done.returncode == 1
+    assert "already holds a model" in done.stderr and "--overwrite" in done.stderr
+    assert (folder / "model.ckpt.npz").read_bytes() == before
+
+
+def test_train_with_overwrite_and_a_file_corpus(tmp_path):
+    corpus = tmp_path / "tiny.csv"
+    rows = ["text,label"] + [f"what a lovely great film {i},1" for i in range(20)] + \
+           [f"an awful boring film {i},0" for i in range(20)]
+    corpus.write_text("\n".join(rows) + "\n")
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "settings.json").write_text("an older model's settings")
+    done = run("train", "--corpus", corpus, "--steps", 20, "--batch-size", 8, "--output-dir", folder, "--overwrite")
+    assert done.returncode == 0, done.stderr
+    settings = json.loads((folder / "settings.json").read_text())
+    assert settings["corpus"] == str(corpus) and settings["validation_texts"] == 8
+    done = run("predict", "--output-dir", folder, "lovely great", "awful boring")
+    assert [s for s, _, _ in _parse(done.stdout)] == ["positive", "negative"]
+
+
+def test_bad_arguments_and_corpus(tmp_path):
+    for args in (["train", "--steps", "0"], ["train", "--batch-size", "5"], ["fit"], []):
+        done = call(*args)
+        assert done.returncode == 2
+        assert "error:" in done.stderr
+    done = run("train", "--steps", "ten")  # the real process exits with argparse's status too
+    assert done.returncode == 2 and "expected a whole number, got 'ten'" in done.stderr
+    done = call("train", "--corpus", tmp_path / "missing.csv", "--output-dir", tmp_path / "m")
+    assert done.returncode == 1
+    assert "missing.csv" in done.stderr and "Traceback" not in done.stderr
+    file_in_the_way = tmp_path / "a-file"
+    file_in_the_way.write_text("")
+    done = call("train", "--corpus", "sentence_polarity", "--output-dir", file_in_the_way)
+    assert done.returncode == 1 and "is a file" in done.stderr
+
+
+def test_default_corpus_is_twitter_samples_when_installed(tmp_path):
+    "With twitter_samples installed (here the project's small fixture of it), train uses it by default."
+    home = tmp_path / "nltk_data"
+    shutil.copytree(Path(__file__).parent / "fixtures" / "twitter_samples" / "corpora", home / "corpora")
+    env = {key: value for key, value in os.environ.items() if key != "NEUROTIC_CORPUS"}
+    env["NLTK_DATA"] = os.pathsep.join([str(home), os.environ["NLTK_DATA"]])  # stopwords from the shared data
+    folder = tmp_path / "model"
+    done = subprocess.run([*COMMAND, "train", "--steps", "10", "--batch-size", "4", "--output-dir", str(folder)],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "corpus: twitter_samples" in done.stdout and "training on twitter_samples" in done.stdout
+    settings = json.loads((folder / "settings.json").read_text())
+    assert settings["corpus"] == "twitter_samples"
+    assert settings["validation_texts"] == 6  # the fixture's 12 tweets per class, 80/20
