@@ -1,0 +1,187 @@
+"""The `neurotic-lm` command run as a user runs it: train, evaluate and generate in real processes, and its errors.
+
+One short training run (a 32-unit model, one bucket, 60 steps) is shared by the tests. The Shakespeare
+sample is read from NLTK_DATA; nothing is downloaded.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
+if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
+    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
+
+
+def _shakespeare_installed():
+    "Whether NLTK can find its shakespeare corpus."
+    import nltk
+    try:
+        nltk.data.find("corpora/shakespeare.zip")
+        return True
+    except LookupError:
+        return False
+
+
+pytestmark = pytest.mark.skipif(not _shakespeare_installed(),
+                                reason="NLTK's shakespeare corpus is not installed (set NLTK_DATA)")
+
+# the console script's entry point, run by this test's interpreter (no dependence on PATH)
+COMMAND = [sys.executable, "-c", "import sys; from neurotic.nlp.lm_cli import main; sys.exit(main())"]
+
+
+def run(*args, env=None):
+    "Run `neurotic-lm ARGS`; returns the completed process (text output)."
+    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    "A run trained for 60 steps of a 32-unit model."
+    folder = tmp_path_factory.mktemp("lm") / "run"
+    done = run("train", "--steps", 60, "--d-model", 32, "--buckets", 64, "--learning-rate", 0.02,
+               "--checkpoint-every", 30, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def copy_of(run_dir, tmp_path):
+    "A copy of the shared run that a test may damage."
+    target = tmp_path / "copy"
+    shutil.copytree(run_dir, target)
+    return target
+
+
+def test_help_is_quick_and_imports_no_jax():
+    probe = subprocess.run([sys.executable, "-c",
+                            "import sys; from neurotic.nlp.lm_cli import build_parser; "
+                            "build_parser().format_help(); print('jax' in sys.modules)"],
+                           capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "False", probe.stderr
+    done = run("--help")
+    assert done.returncode == 0
+    for command in ("train", "evaluate", "generate"):
+        assert command in done.stdout
+
+
+def test_train_writes_a_checkpoint_and_shows_progress(run_dir):
+    assert sorted(p.name for p in run_dir.iterdir()) == ["lm_config.json", "model.ckpt.npz"]
+    config = json.loads((run_dir / "lm_config.json").read_text())
+    assert (config["d_model"], config["boundaries"]) == (32, [64])
+
+
+def test_train_continues_a_run(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    done = run("train", "--steps", 3, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert "32 units" in done.stdout and "trained to step 63" in done.stdout
+
+
+def test_evaluate_prints_log_perplexity_and_perplexity(run_dir):
+    done = run("evaluate", "--output-dir", run_dir)
+    assert done.returncode == 0, done.stderr
+    log_ppl = float(done.stdout.split("log perplexity:")[1].split()[0])
+    ppl = float(done.stdout.split("held-out perplexity:")[1].split()[0])
+    assert abs(2.718281828 ** log_ppl - ppl) < 1e-2 * ppl
+    assert 1.0 < ppl < 40.0  # 60 steps: far below the 256 of guessing
+
+
+def test_generate_continues_the_prompt_within_the_length(run_dir):
+    done = run("generate", "--output-dir", run_dir, "--prompt", "My lord", "--length", 25, "--temperature", 0)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("My lord")
+    assert len(done.stdout.rstrip("\n")) <= len("My lord") + 25
+
+
+def test_generate_samples_with_a_seed(run_dir):
+    # the same seed giving the same text is checked in-process by nbs/32_language_model.ipynb
+    outputs = [run("generate", "--output-dir", run_dir, "--temperature", 1.0, "--seed", seed, "--length", 30).stdout
+               for seed in (1, 2)]
+    assert outputs[0] != outputs[1]
+
+
+def test_an_empty_prompt_starts_a_line(run_dir):
+    done = run("generate", "--output-dir", run_dir, "--prompt", "", "--length", 10)
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.rstrip("\n")) <= 10
+
+
+@pytest.mark.parametrize("args, message", [
+    (["generate", "--temperature", "-0.1"], "argument --temperature: must be 0 (greedy) or a positive number"),
+    (["generate", "--length", "0"], "argument --length: must be a positive integer"),
+    (["train", "--steps", "-5"], "argument --steps: must be a positive integer"),
+    (["train", "--buckets", "48,16"], "argument --buckets: must be increasing"),
+])
+def test_bad_numbers_are_refused_before_any_work(args, message, tmp_path):
+    done = run(*args, "--output-dir", tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_prompt_outside_the_code_is_an_error(run_dir):
+    done = run("generate", "--output-dir", run_dir, "--prompt", "Fair \u2014 Verona")
+    assert done.returncode == 1
+    assert "code point 8212" in done.stderr and "position 5" in done.stderr
+
+
+@pytest.mark.parametrize("command", ["evaluate", "generate"])
+def test_a_directory_without_a_checkpoint_is_an_error(command, tmp_path):
+    done = run(command, "--output-dir", tmp_path)
+    assert done.returncode == 1
+    assert f"no checkpoint in {tmp_path}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_corrupt_checkpoint_is_an_error(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    checkpoint = folder / "model.ckpt.npz"
+    checkpoint.write_bytes(checkpoint.read_bytes()[:1000])
+    done = run("evaluate", "--output-dir", folder)
+    assert done.returncode == 1
+    assert "truncated or corrupt" in done.stderr and str(checkpoint) in done.stderr
+
+
+def test_a_checkpoint_of_another_model_is_an_error(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    config = json.loads((folder / "lm_config.json").read_text())
+    (folder / "lm_config.json").write_text(json.dumps({**config, "d_model": 48}))
+    done = run("generate", "--output-dir", folder, "--prompt", "A")
+    assert done.returncode == 1
+    assert "different model" in done.stderr
+
+
+def test_a_damaged_settings_file_is_an_error(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    (folder / "lm_config.json").write_text('{"d_model": 32, "colour": "red"}')
+    done = run("evaluate", "--output-dir", folder)
+    assert done.returncode == 1
+    assert "unknown language-model settings: colour" in done.stderr
+
+
+def test_other_settings_in_a_used_directory_are_an_error(run_dir):
+    done = run("train", "--steps", 1, "--d-model", 64, "--output-dir", run_dir)
+    assert done.returncode == 1
+    assert "d_model=64 (the run has 32)" in done.stderr
+
+
+def test_an_output_dir_that_is_a_file_is_an_error(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("not a directory")
+    done = run("train", "--steps", 1, "--d-model", 8, "--buckets", 64, "--output-dir", target)
+    assert done.returncode == 1
+    assert str(target) in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_missing_corpus_is_explained(tmp_path):
+    done = run("train", "--steps", 1, "--d-model", 8, "--output-dir", tmp_path / "run",
+               env={"NLTK_DATA": str(tmp_path), "HOME": str(tmp_path)})
+    if done.returncode == 0:
+        pytest.skip("NLTK finds the shakespeare corpus outside NLTK_DATA on this machine")
+    assert done.returncode == 1
+    assert "shakespeare corpus was not found" in done.stderr
