@@ -16,11 +16,17 @@ endif
 
 .PHONY: demo test docs lab bench clean
 
+# The stamp holds the pyproject.toml it was installed from: nbdev-export rewrites that
+# file (same content, new time), which alone must not trigger a reinstall.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@if [ -f $(STAMP) ] && cmp -s pyproject.toml $(STAMP); then touch $(STAMP); else \
+	  set -e; \
+	  echo "installing the project into $(VENV)"; \
+	  $(PYTHON) -m venv $(VENV); \
+	  $(BIN)/pip install --quiet --upgrade pip; \
+	  $(BIN)/pip install --quiet -e '.[dev]'; \
+	  cp pyproject.toml $(STAMP); \
+	fi
 
 demo: $(STAMP)
 	$(BIN)/python -m neurotic.demo
