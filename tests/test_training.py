@@ -245,3 +245,17 @@ def test_trax_style_code_runs_unchanged(tmp_path):
         output_dir=tmp_path)
     assert again.step == 10
     assert run_logged(again, 10).splitlines()[1].startswith("Step     20: Ran 10 train steps in")
+
+
+def test_eval_batches_may_differ_in_size_from_training_batches(tmp_path):
+    "Metrics are initialised for each evaluation task's own batches, not the training ones."
+    task = training.TrainTask(sentences(0, batch_size=16), tl.CrossEntropyLoss(), optimizers.Adam(0.01),
+                              n_steps_per_checkpoint=5)
+    eval_task = training.EvalTask(sentences(1, batch_size=64), [tl.CrossEntropyLoss(), tl.Accuracy()])
+    loop = training.Loop(classifier(), task, eval_tasks=eval_task, output_dir=tmp_path, random_seed=3,
+                         progress_bar=False)
+    log = run_logged(loop, 10)
+    assert "Step     10: eval          Accuracy |" in log
+    accuracy = loop.history.get("eval", "metrics/Accuracy")
+    assert [step for step, _ in accuracy] == [1, 5, 10]
+    assert all(0.0 <= value <= 1.0 for _, value in accuracy)

@@ -489,8 +489,10 @@ class Loop:
         for task in self._eval_tasks:
             for metric in task.metrics:
                 _check_arity(task.sample_batch, self._eval_model, metric, "EvalTask")
-            rest = signature(_split_batch(task.sample_batch, self._eval_model.n_in)[1])
-            params = [_init_end_layer(m, self._eval_model, self._input_signature, rest, self.new_rng())
+            # metrics are set up for this task's own batches, whose size may differ from training's
+            eval_inputs, eval_rest = _split_batch(task.sample_batch, self._eval_model.n_in)
+            params = [_init_end_layer(m, self._eval_model, signature(eval_inputs), signature(eval_rest),
+                                      self.new_rng())
                       for m in task.metrics]
             self._metric_params.append(self._placement.replicate(tuple(zip(*params))))
             self._evaluators.append(_make_eval_step(self._eval_model, task.metrics, self._placement))
