@@ -29,7 +29,7 @@ from ...supervised import checkpoint
 from ...supervised.training import CHECKPOINT_FILENAME
 
 # %% ../../../nbs/24_sentiment_cli.ipynb #5a2cc4bf
-DEFAULT_OUTPUT_DIR = "sentiment-model"  # where models go unless --output-dir says otherwise
+DEFAULT_OUTPUT_DIR = "runs/sentiment"  # where models go unless --output-dir says otherwise (runs/ holds the language model too)
 DEFAULT_STEPS = 1000  # training steps
 DEFAULT_BATCH_SIZE = 64  # texts per training batch, half positive and half negative
 DEFAULT_LEARNING_RATE = 0.001  # Adam's step size
