@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from argparse import Namespace
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy
 
 from ..corpora import LabelledTexts, default_corpus, load_corpus
 from .processor import TwitterProcessor
+from ...supervised.checkpoint import atomic_write
 from ...supervised.training import bucket_length
 
 # %% auto #0
@@ -62,16 +61,8 @@ def save_vocabulary(vocabulary: dict,  # token -> id
     check_vocabulary(vocabulary)
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered = dict(sorted(vocabulary.items(), key=lambda item: item[1]))
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as f:
-            json.dump(ordered, f, ensure_ascii=False, indent=0)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        json.dump(ordered, f, ensure_ascii=False, indent=0)
     return path
 
 
