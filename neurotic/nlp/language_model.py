@@ -27,7 +27,7 @@ from .shakespeare import (
 from ..optimizers import Adam
 from ..shapes import ShapeDtype
 from ..supervised import lr_schedules
-from ..supervised.checkpoint import read_checkpoint, restore_tree
+from ..supervised.checkpoint import atomic_write, read_checkpoint, restore_tree
 from ..supervised.training import CHECKPOINT_FILENAME, EvalTask, Loop, TrainTask
 
 # %% ../../nbs/32_language_model.ipynb #fe495a9e
@@ -133,7 +133,8 @@ def _write_config(config, output_dir):  # the run's configuration; the run's dir
         raise ValueError(f"{output_dir} holds a run with another configuration ({path}); "
                          "use a new output directory or the same settings")
     Path(output_dir).mkdir(parents=True, exist_ok=True)
-    path.write_text(config.to_json())
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(config.to_json())
 
 
 def make_loop(config: LMConfig,                # the run's configuration

@@ -130,7 +130,8 @@ def train(corpus=None,  # NLTK corpus name or path; None: the project's default 
                     steps=loop.step, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                     validation_accuracy=round(accuracy, 6), validation_texts=n_texts,
                     training_seconds=round(seconds, 1))
-    (folder / SETTINGS_FILENAME).write_text(json.dumps(settings, indent=1) + "\n", encoding="utf-8")
+    with checkpoint.atomic_write(folder / SETTINGS_FILENAME, "w", encoding="utf-8") as f:
+        f.write(json.dumps(settings, indent=1) + "\n")
     print(f"trained {loop.step} steps in {seconds:.1f} s; validation accuracy {accuracy:.4f} on {n_texts:,} texts")
     print(f"saved {', '.join(MODEL_FILES)} in {folder}")
     return settings
