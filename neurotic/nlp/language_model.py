@@ -1,4 +1,4 @@
-"""The seed's character-level GRU model trained with `Loop` on the plays, measured by held-out perplexity, and sampled one character at a time in predict mode.
+"""The original notebooks' character-level GRU model trained with `Loop` on the plays, measured by held-out perplexity, and sampled one character at a time in predict mode.
 
 Docs: https://neurotic.github.io/neurotic/language_model.html.md"""
 
@@ -50,7 +50,7 @@ def GRULM(vocab_size: int = VOCAB_SIZE,  # symbols in and out
           mode: str = "train",           # 'train', 'eval', or 'predict' for one position per call
           initialization: str = "glorot",  # 'glorot' (trains fast) or 'trax' (Trax 1.4.1's defaults)
           ) -> tl.Serial:
-    "The seed's GRU language model: shift, embed, GRUs, dense, log-softmax."
+    "The original notebooks' GRU language model: shift, embed, GRUs, dense, log-softmax."
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
     embedding = (tl.Embedding(vocab_size, d_model) if initialization == "trax" else

@@ -1,6 +1,6 @@
 """Held-out perplexity of the Shakespeare GRU language model against training time.
 
-Trains the seed's model (512 units, two GRU layers) with `neurotic.supervised.training.Loop` for a fixed
+Trains the original notebooks' model (512 units, two GRU layers) with `neurotic.supervised.training.Loop` for a fixed
 wall-clock budget (default 10 minutes), evaluating the held-out character perplexity at intervals. The clock
 counts training only, compilation included; the evaluations are timed separately. Prints the curve, saves it
 as a PNG, and compares the final perplexity with the target (default 5.0).

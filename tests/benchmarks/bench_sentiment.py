@@ -1,4 +1,4 @@
-"""Sentiment benchmark: validation accuracy of the seed's classifier on sentence_polarity.
+"""Sentiment benchmark: validation accuracy of the original notebooks' classifier on sentence_polarity.
 
 The data: NLTK's sentence_polarity (5,331 positive and 5,331 negative movie-review snippets), cut
 in the straight 80/20 slice per class of `TensorBuilder`: 4,264 + 4,264 training texts and
@@ -19,9 +19,9 @@ and may not be picked by looking at the validation texts. Instead:
   3. a fresh model is trained on the whole training slice for the same number of passes over the
      data (the step count scaled by 100/90), and its accuracy on the validation slice is reported.
 
-Recipes: the seed's (batches of 16, Adam at 0.01) and the tuned one (batches of 64, Adam at 0.001,
+Recipes: the original notebooks' (batches of 16, Adam at 0.01) and the tuned one (batches of 64, Adam at 0.001,
 Trax's default weight decay of 1e-5 per step in both). Target: the tuned recipe's classifier
-reaches >= 0.75. Anchors: a probe of the plain seed recipe reached 0.732; a CNN trained from
+reaches >= 0.75. Anchors: a probe of the plain original recipe reached 0.732; a CNN trained from
 scratch on this corpus (Kim 2014, CNN-rand) reports 0.761.
 
 Every run prints accuracy, steps and wall time (training only, with the selection phase timed
@@ -167,8 +167,8 @@ def main():
 
     runs = set(args.runs.split(","))
     if "seed" in runs:
-        seed_accuracy, _ = benchmark("classifier, seed recipe", full, classifier, 16, 0.01, 3000, 250)
-        print(f"anchors: plain seed recipe probe 0.732; seed recipe with selected steps here {seed_accuracy:.4f}")
+        seed_accuracy, _ = benchmark("classifier, original recipe", full, classifier, 16, 0.01, 3000, 250)
+        print(f"anchors: plain original recipe probe 0.732; original recipe with selected steps here {seed_accuracy:.4f}")
     if "masked" in runs:
         benchmark("classifier with a masked mean, tuned recipe", full, masked_classifier, 64, 0.001, 2000, 100)
     if "gru" in runs:
@@ -177,7 +177,7 @@ def main():
         tuned_accuracy, tuned_steps = benchmark("classifier, tuned recipe", full, classifier, 64, 0.001, 2000, 100)
         met = tuned_accuracy >= TARGET
         results.append(met)
-        print(f"\nclassifier (the seed's model), tuned recipe: validation accuracy {tuned_accuracy:.4f}  "
+        print(f"\nclassifier (the original notebooks' model), tuned recipe: validation accuracy {tuned_accuracy:.4f}  "
               f"target >= {TARGET}: {'met' if met else 'MISSED'}  (CNN-rand from scratch, Kim 2014: 0.761)")
         print(f"neurotic-sentiment train defaults: {cli.DEFAULT_STEPS} steps, batch {cli.DEFAULT_BATCH_SIZE}, "
               f"Adam {cli.DEFAULT_LEARNING_RATE} (this run selected {tuned_steps} steps for the tuned recipe)")
