@@ -16,6 +16,12 @@
    process may run on. On a busy machine, `taskset -c 0 python tests/benchmarks/bench_layers.py`
    compares both on one core, where waiting threads cannot distort the result.
 
+   The script also times the step's matrix products alone, each as XLA runs it on this machine: the
+   products at every position of the two recurrences (forward and backward, inside a `lax.scan` of
+   64 positions, as in the GRU) and the large products over all positions (input projections and
+   their gradients, the output layer). Their sum bounds the step from below; it is printed beside
+   the time the 0.75x target asks for.
+
 2. `python -c "import neurotic"` in a fresh interpreter (median wall time of several runs,
    target <= 1.5 s), and that importing neurotic and neurotic.layers pulls in neither TensorFlow
    nor torch. The time of `import neurotic.layers` (which brings in JAX) is printed as well.
@@ -90,6 +96,59 @@ def neurotic_step():
         return jax.block_until_ready(loss)
 
     return run
+
+
+def matrix_products_alone() -> tuple[Timing, Timing]:
+    "Timings of the GRU step's matrix products alone: those inside the recurrences, and the large ones."
+    import jax
+    import jax.numpy as jnp
+    from harness import measure
+
+    n = d = D_MODEL
+    positions = BATCH * LENGTH
+    keys = iter(jax.random.split(jax.random.PRNGKey(0), 16))
+    normal = lambda *shape: jax.random.normal(next(keys), shape) / shape[0] ** 0.5
+    w_gates_h, w_candidate_h = normal(n, 2 * n), normal(n, n)
+    w_gates_t, w_candidate_t = normal(2 * n, n), normal(n, n)
+
+    @jax.jit
+    def recurrences(h):
+        # Per position, forward: h @ w_gates_h, then (r * h) @ w_candidate_h; backward: d_candidate @
+        # w_candidate_h.T, then d_gates @ w_gates_h.T. Each product needs the one before it.
+        def forward(h, _):
+            gates = jnp.tanh(h @ w_gates_h)
+            return jnp.tanh((gates[:, n:] * h) @ w_candidate_h), None
+
+        def backward(g, _):
+            g_reset = jnp.tanh(g @ w_candidate_t)
+            return jnp.tanh(jnp.concatenate([g, g_reset], axis=-1) @ w_gates_t), None
+
+        h = jax.lax.scan(forward, h, None, length=LENGTH)[0]
+        return jax.lax.scan(backward, h, None, length=LENGTH)[0]
+
+    xs, d_projections = normal(LENGTH, BATCH, d), normal(LENGTH, BATCH, 3 * n)
+    w_inputs, w_output = normal(d, 3 * n), normal(n, VOCAB)
+    d_logits = normal(positions, VOCAB)  # the gradient of the output layer's logits
+
+    @jax.jit
+    def large_per_layer(xs, d_projections):
+        return (xs.reshape(positions, d) @ w_inputs,  # input projections
+                d_projections @ w_inputs.T,  # their gradient with respect to the inputs
+                jnp.einsum("tbd,tbk->dk", xs, d_projections),  # ... and to the input weights
+                jnp.einsum("tbi,tbk->ik", xs, d_projections[..., :2 * n]),  # recurrent gate weights
+                jnp.einsum("tbi,tbk->ik", xs, d_projections[..., 2 * n:]))  # recurrent candidate weights
+
+    @jax.jit
+    def output_layer(hs, d_logits):
+        return hs @ w_output, d_logits @ w_output.T, hs.T @ d_logits
+
+    h0 = normal(BATCH, n)
+    recurrent = measure(lambda: recurrences(h0), warmup=2, repeats=11)
+    large = measure(lambda: large_per_layer(xs, d_projections), warmup=2, repeats=11)
+    output = measure(lambda: output_layer(xs.reshape(positions, d), d_logits), warmup=2, repeats=11)
+    per_model = lambda t: N_LAYERS * t + output.median  # one GRU layer's products, then the model's
+    return (Timing(N_LAYERS * recurrent.median, N_LAYERS * recurrent.low, N_LAYERS * recurrent.high, 11),
+            Timing(per_model(large.median), per_model(large.low), per_model(large.high), 11))
 
 
 # ----------------------------------------------------------------------------- PyTorch worker
@@ -208,6 +267,12 @@ def main() -> None:
     results.append(report("neurotic GRU LM train step", timing(walls(ours)),
                           timing(walls(theirs)) if theirs else None, "PyTorch nn.GRU train step",
                           target=0.75))
+    recurrent, large = matrix_products_alone()
+    floor = recurrent.median + large.median
+    print(f"matrix products alone, as XLA runs them here: {recurrent.ms:.1f} ms in the recurrences "
+          f"(512 dependent products of 32 rows) + {large.ms:.1f} ms in the large ones = {floor * 1e3:.1f} ms")
+    if theirs:
+        print(f"the 0.75x target asks for a whole step in {0.75 * statistics.median(walls(theirs)) * 1e3:.1f} ms")
     load = os.getloadavg()[0]
     print(f"load average at end: {load:.2f} (1 min)")
     if theirs:
