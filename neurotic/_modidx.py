@@ -798,4 +798,8 @@ d = { 'settings': { 'branch': 'main',
                                               'neurotic.supervised.training.pad_to_bucket': ( 'training.html#pad_to_bucket',
                                                                                               'neurotic/supervised/training.py'),
                                               'neurotic.supervised.training.plot_history': ( 'training.html#plot_history',
-                                                                                             'neurotic/supervised/training.py')}}}
+                                                                                             'neurotic/supervised/training.py')},
+            'neurotic.validation': { 'neurotic.validation._integer_kind': ('validation.html#_integer_kind', 'neurotic/validation.py'),
+                                     'neurotic.validation._interval': ('validation.html#_interval', 'neurotic/validation.py'),
+                                     'neurotic.validation.check_int': ('validation.html#check_int', 'neurotic/validation.py'),
+                                     'neurotic.validation.check_number': ('validation.html#check_number', 'neurotic/validation.py')}}}
