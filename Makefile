@@ -34,7 +34,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python tools/check_sync.py
 	$(BIN)/nbdev-test --n-workers 2
-	$(BIN)/python tools/run_pytest.py
+	$(BIN)/python -m pytest
 
 docs: $(STAMP)
 	$(BIN)/python tools/build_docs.py

@@ -10,21 +10,27 @@ __all__ = []
 
 # %% ../nbs/00_package.ipynb #845310d3
 import importlib
+import sys
+
+
+def _lazy_submodules(package: str,  # the package's `__name__`
+                     submodules: dict,  # attribute -> module path relative to the package
+                     ) -> tuple:
+    "The module-level `__getattr__` and `__dir__` of a package whose submodules are imported on first use."
+    def __getattr__(name: str):
+        if name in submodules:
+            module = importlib.import_module(f"{package}.{submodules[name]}")
+            setattr(sys.modules[package], name, module)  # later lookups skip this function
+            return module
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__():
+        return sorted(set(vars(sys.modules[package])) | set(submodules))
+    return __getattr__, __dir__
+
 
 # The submodules reachable as attributes, as `trax.layers` is on Trax, and the
 # aliases Trax's top level defines (`trax.lr` is its learning-rate schedules).
-_SUBMODULES = {name: name for name in ("fastmath", "layers", "shapes", "optimizers", "supervised", "rnn", "nlp")}
+_SUBMODULES = {name: name for name in ("fastmath", "layers", "shapes", "optimizers", "supervised", "data", "rnn", "nlp")}
 _SUBMODULES["lr"] = "supervised.lr_schedules"
-
-
-def __getattr__(name: str):
-    "Import a submodule the first time it is asked for."
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"{__name__}.{_SUBMODULES[name]}")
-        globals()[name] = module  # later lookups skip this function
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_SUBMODULES))
+__getattr__, __dir__ = _lazy_submodules(__name__, _SUBMODULES)

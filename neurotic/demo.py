@@ -8,7 +8,7 @@ Docs: https://neurotic.github.io/neurotic/demo.html.md"""
 __all__ = ['REFERENCE_GRU_STEP', 'EXAMPLE_SENTENCES', 'EXAMPLE_PROMPTS', 'MARKER', 'recurrent_section', 'sentiment_section',
            'language_model_section', 'prepare_folder', 'build_parser', 'main']
 
-# %% ../nbs/90_demo.ipynb #45802595
+# %% ../nbs/90_demo.ipynb #ec786fca
 import argparse
 import shutil
 import statistics
@@ -18,7 +18,9 @@ from pathlib import Path
 
 import numpy
 
-# %% ../nbs/90_demo.ipynb #c4e50d74
+from .command_line import positive_int
+
+# %% ../nbs/90_demo.ipynb #cb78c002
 # The first GRU step of the reference set-up (seed 10, 16 hidden units, 128 inputs), all 16 rows.
 REFERENCE_GRU_STEP = [9.77779014e-01, -9.97986240e-01, -5.19958083e-01, -9.99999886e-01, -9.99707004e-01,
                       -3.02197037e-04, -9.58733503e-01, 2.10804828e-02, 9.77365398e-05, 9.99833090e-01,
@@ -54,7 +56,7 @@ def recurrent_section() -> dict:
           f"({numpy_seconds / jax_seconds:.0f}x faster); all 256 hidden states agree: {agree}")
     return dict(matches_reference=matches, numpy_ms=numpy_seconds * 1e3, jax_ms=jax_seconds * 1e3, agree=agree)
 
-# %% ../nbs/90_demo.ipynb #b90cb908
+# %% ../nbs/90_demo.ipynb #ffb2e79f
 EXAMPLE_SENTENCES = ("A gorgeous, funny and deeply moving film.",
                      "I hated it, the plot was dull and the acting was worse.",
                      "This movie was almost good.")
@@ -85,7 +87,7 @@ def language_model_section(folder: Path,  # where the run goes
         if lm_cli.main(argv) != 0:
             raise RuntimeError(f"neurotic-lm {' '.join(argv)} failed (its error is printed above)")
 
-# %% ../nbs/90_demo.ipynb #3bf75e17
+# %% ../nbs/90_demo.ipynb #b3596d1c
 MARKER = ".neurotic-demo"  # names a folder the demo made, and may therefore clear
 
 
@@ -104,13 +106,14 @@ def prepare_folder(folder: Path,  # the demo's output folder
     (folder / MARKER).write_text("made by python -m neurotic.demo; cleared by its next run\n")
     return folder
 
-# %% ../nbs/90_demo.ipynb #dd1afae1
+# %% ../nbs/90_demo.ipynb #dd6ad3ee
 def build_parser() -> argparse.ArgumentParser:
     "Options of `python -m neurotic.demo`."
     parser = argparse.ArgumentParser(prog="python -m neurotic.demo", description="Run neurotic's main job end to end.")
     parser.add_argument("--output-dir", default="runs/demo", help="folder for the trained models (default: runs/demo)")
-    parser.add_argument("--sentiment-steps", type=int, default=1000, help="sentiment training steps (default: 1000)")
-    parser.add_argument("--lm-steps", type=int, default=600, help="language-model training steps (default: 600)")
+    parser.add_argument("--sentiment-steps", type=positive_int, default=1000,
+                        help="sentiment training steps (default: 1000)")
+    parser.add_argument("--lm-steps", type=positive_int, default=600, help="language-model training steps (default: 600)")
     parser.add_argument("--quick", action="store_true",
                         help="a few steps of a small language model: checks the pipeline, not the quality")
     parser.add_argument("--skip", action="append", default=[], choices=["recurrent", "sentiment", "lm"],
@@ -122,8 +125,6 @@ def main(argv=None,  # arguments without the program name (default: the command 
          ) -> int:
     "Run the sections in order, printing as they go; returns the exit status."
     args = build_parser().parse_args(argv)
-    for name in ("sentiment_steps", "lm_steps"):
-        if getattr(args, name) < 1: build_parser().error(f"--{name.replace('_', '-')} must be at least 1")
     folder = prepare_folder(Path(args.output_dir))
     lm_options = ("--d-model", "32", "--layers", "1", "--buckets", "32") if args.quick else ()
     sections = [("recurrent", "Recurrent forward passes", recurrent_section),
@@ -138,7 +139,7 @@ def main(argv=None,  # arguments without the program name (default: the command 
         print(f"({title.lower()}: {time.perf_counter() - start:.0f} s)", flush=True)
     return 0
 
-# %% ../nbs/90_demo.ipynb #5506be99
+# %% ../nbs/90_demo.ipynb #0fd37fbd
 # `python -m neurotic.demo`; not run in the notebook, whose kernel is itself a `__main__`.
 if __name__ == "__main__":
     sys.exit(main())

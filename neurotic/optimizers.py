@@ -7,14 +7,17 @@ Docs: https://neurotic.github.io/neurotic/optimizers.html.md"""
 # %% auto #0
 __all__ = ['l2_norm', 'Optimizer', 'SGD', 'Momentum', 'RMSProp', 'Adam', 'Adafactor']
 
-# %% ../nbs/18_optimizers.ipynb #47517b4f
+# %% ../nbs/18_optimizers.ipynb #48eafa8f
 import inspect
 
 import jax
 import jax.numpy as jnp
 import optax
+from fastcore.basics import patch
 
-# %% ../nbs/18_optimizers.ipynb #1c47793a
+from .validation import check_number
+
+# %% ../nbs/18_optimizers.ipynb #67e0cc5e
 def l2_norm(tree):  # a pytree of arrays
     "The L2 norm of all the arrays in `tree` together."
     return jnp.sqrt(sum(jnp.vdot(x, x) for x in jax.tree.leaves(tree)))
@@ -28,12 +31,11 @@ class Optimizer:
                  clip_grad_norm=None,  # clip the gradient tree to this global L2 norm (None: no clipping)
                  **init_opt_params):  # the optimizer's other numeric hyperparameters
         opt_params = {"learning_rate": learning_rate, **init_opt_params}
-        for name, value in opt_params.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f"{type(self).__name__}: hyperparameter {name} must be a number; got {value!r}")
-        if clip_grad_norm is not None and not clip_grad_norm > 0:
-            raise ValueError(f"{type(self).__name__}: clip_grad_norm must be positive or None; got {clip_grad_norm!r}")
-        self._init_opt_params = {name: float(value) for name, value in opt_params.items()}
+        cls = type(self).__name__
+        self._init_opt_params = {name: check_number(value, f"{cls}: hyperparameter {name}")
+                                 for name, value in opt_params.items()}
+        if clip_grad_norm is not None:
+            check_number(clip_grad_norm, f"{cls}: clip_grad_norm", low=0, low_inclusive=False)
         self._clip_grad_norm = clip_grad_norm
         self._slots = None
         self._transformation = None
@@ -69,42 +71,46 @@ class Optimizer:
             self._transformation = optax.inject_hyperparams(factory)(**self._init_opt_params)
         return self._transformation
 
-    def tree_init(self, weights):  # the model's weight tree
-        "Create the slots for `weights`; returns `(slots, opt_params)`."
-        self._slots = self.transformation.init(weights)
-        return self._slots, self.opt_params
+# %% ../nbs/18_optimizers.ipynb #9fc8a8c2
+@patch
+def tree_init(self: Optimizer, weights):  # the model's weight tree
+    "Create the slots for `weights`; returns `(slots, opt_params)`."
+    self._slots = self.transformation.init(weights)
+    return self._slots, self.opt_params
 
-    def tree_update(self,
-                    step,  # training step number (optax counts updates itself; kept for Trax's signature)
-                    grads,  # gradient tree, shaped like `weights`
-                    weights,  # current weight tree
-                    slots,  # state from `tree_init` or the previous `tree_update`
-                    opt_params):  # hyperparameters for this step, e.g. the scheduled learning rate
-        "One update of the whole tree; returns `(new_weights, new_slots, metrics)`."
-        del step
-        unknown = sorted(set(opt_params) - set(slots.hyperparams))
-        if unknown:
-            raise ValueError(f"{type(self).__name__} has no hyperparameter(s) {unknown}; "
-                             f"it has {sorted(slots.hyperparams)}")
-        slots = slots._replace(hyperparams={**slots.hyperparams, **{
-            name: jnp.asarray(value, slots.hyperparams[name].dtype) for name, value in opt_params.items()}})
-        updates, new_slots = self.transformation.update(grads, slots, weights)
-        new_weights = optax.apply_updates(weights, updates)
-        metrics = {"gradients_l2": l2_norm(grads), "weights_l2": l2_norm(weights)}
-        return new_weights, new_slots, metrics
+@patch
+def tree_update(self: Optimizer,
+                step,  # training step number (optax counts updates itself; kept for Trax's signature)
+                grads,  # gradient tree, shaped like `weights`
+                weights,  # current weight tree
+                slots,  # state from `tree_init` or the previous `tree_update`
+                opt_params):  # hyperparameters for this step, e.g. the scheduled learning rate
+    "One update of the whole tree; returns `(new_weights, new_slots, metrics)`."
+    del step
+    unknown = sorted(set(opt_params) - set(slots.hyperparams))
+    if unknown:
+        raise ValueError(f"{type(self).__name__} has no hyperparameter(s) {unknown}; "
+                         f"it has {sorted(slots.hyperparams)}")
+    slots = slots._replace(hyperparams={**slots.hyperparams, **{
+        name: jnp.asarray(value, slots.hyperparams[name].dtype) for name, value in opt_params.items()}})
+    updates, new_slots = self.transformation.update(grads, slots, weights)
+    new_weights = optax.apply_updates(weights, updates)
+    metrics = {"gradients_l2": l2_norm(grads), "weights_l2": l2_norm(weights)}
+    return new_weights, new_slots, metrics
 
-    def __repr__(self):
-        params = ", ".join(f"{k}={v:g}" for k, v in self._init_opt_params.items())
-        return f"{type(self).__name__}({params})"
+@patch
+def __repr__(self: Optimizer):
+    params = ", ".join(f"{k}={v:g}" for k, v in self._init_opt_params.items())
+    return f"{type(self).__name__}({params})"
 
-# %% ../nbs/18_optimizers.ipynb #9039c5d4
+# %% ../nbs/18_optimizers.ipynb #812b34ea
 class SGD(Optimizer):
     "Plain stochastic gradient descent: no slots of its own."
 
     def chain(self, learning_rate):
         return optax.sgd(learning_rate)
 
-# %% ../nbs/18_optimizers.ipynb #0c8d8b0a
+# %% ../nbs/18_optimizers.ipynb #b2bef12a
 class Momentum(Optimizer):
     "Momentum SGD (Nesterov by default) with Trax's unscaled weight decay."
 
@@ -121,7 +127,7 @@ class Momentum(Optimizer):
                            optax.scale_by_learning_rate(learning_rate),
                            optax.add_decayed_weights(-weight_decay_rate))
 
-# %% ../nbs/18_optimizers.ipynb #12ff4a7d
+# %% ../nbs/18_optimizers.ipynb #b4d33432
 class RMSProp(Optimizer):
     "RMSProp: divide the gradient by a running root-mean-square of past gradients."
 
@@ -136,7 +142,7 @@ class RMSProp(Optimizer):
         return optax.chain(optax.scale_by_rms(decay=gamma, eps=eps, initial_scale=1.0, eps_in_sqrt=False),
                            optax.scale_by_learning_rate(learning_rate))
 
-# %% ../nbs/18_optimizers.ipynb #ffeb098a
+# %% ../nbs/18_optimizers.ipynb #81a28dfe
 class Adam(Optimizer):
     "Adam with Trax's defaults, including its small unscaled weight decay."
 
@@ -155,7 +161,7 @@ class Adam(Optimizer):
                            optax.scale_by_learning_rate(learning_rate),
                            optax.add_decayed_weights(-weight_decay_rate))
 
-# %% ../nbs/18_optimizers.ipynb #343a591d
+# %% ../nbs/18_optimizers.ipynb #f7d336f4
 class Adafactor(Optimizer):
     "Adafactor: factored second-moment estimates, with Trax's options and defaults."
 

@@ -8,24 +8,24 @@ Docs: https://neurotic.github.io/neurotic/rnn_scan.html.md"""
 __all__ = ['Weights', 'Inputs', 'sigmoid', 'random_weights_and_inputs', 'forward_vanilla_RNN', 'forward_GRU', 'check_scan_shapes',
            'scan', 'scan_GRU_jax']
 
-# %% ../nbs/02_rnn_scan.ipynb #50dfaeaa
+# %% ../nbs/02_rnn_scan.ipynb #dec84a53
 from collections import namedtuple
 
 import jax
 import jax.numpy as jnp
 import numpy
 
-# %% ../nbs/02_rnn_scan.ipynb #7001244b
+# %% ../nbs/02_rnn_scan.ipynb #1470ca1a
 def sigmoid(x: numpy.ndarray,  # array (or float) to squash
            ) -> numpy.ndarray:  # element-wise 1 / (1 + exp(-x)), same shape as x
     "The logistic sigmoid, element by element."
     return 1.0 / (1.0 + numpy.exp(-x))
 
-# %% ../nbs/02_rnn_scan.ipynb #296f5628
+# %% ../nbs/02_rnn_scan.ipynb #31c54efc
 Weights = namedtuple("Weights", "w1 w2 w3 b1 b2 b3")
 Inputs = namedtuple("Inputs", "X hidden_state")
 
-# %% ../nbs/02_rnn_scan.ipynb #1e7ecdc5
+# %% ../nbs/02_rnn_scan.ipynb #e0e72143
 def random_weights_and_inputs(seed: int = 10,  # seed for numpy's global generator
                               n_hidden: int = 16,  # size of the hidden state
                               n_embedding: int = 128,  # size of each input vector
@@ -39,7 +39,7 @@ def random_weights_and_inputs(seed: int = 10,  # seed for numpy's global generat
                     hidden_state=numpy.zeros((n_hidden, 1)))
     return Weights(*matrices, *biases), inputs
 
-# %% ../nbs/02_rnn_scan.ipynb #812757f7
+# %% ../nbs/02_rnn_scan.ipynb #f5c7ddfb
 def forward_vanilla_RNN(inputs: tuple,  # (x, h_prev): column vectors (n_embedding, 1) and (n_hidden, 1)
                         weights: Weights,  # only w1 (n_hidden, n_hidden + n_embedding) and b1 are used
                         ) -> tuple:  # (y, h): the new hidden state, twice
@@ -48,7 +48,7 @@ def forward_vanilla_RNN(inputs: tuple,  # (x, h_prev): column vectors (n_embeddi
     h = sigmoid(weights.w1 @ numpy.concatenate([h_prev, x]) + weights.b1)
     return h, h
 
-# %% ../nbs/02_rnn_scan.ipynb #ae91fed7
+# %% ../nbs/02_rnn_scan.ipynb #3934ae1c
 def forward_GRU(inputs: tuple,  # (x, h_prev): column vectors (n_embedding, 1) and (n_hidden, 1)
                 weights: Weights,  # update (w1, b1), relevance (w2, b2) and candidate (w3, b3)
                 ) -> tuple:  # (y, h): the new hidden state, twice
@@ -61,7 +61,7 @@ def forward_GRU(inputs: tuple,  # (x, h_prev): column vectors (n_embedding, 1) a
     h = update * candidate + (1 - update) * h_prev
     return h, h
 
-# %% ../nbs/02_rnn_scan.ipynb #ed764edb
+# %% ../nbs/02_rnn_scan.ipynb #2ab51e01
 def check_scan_shapes(elems,  # the input sequence, (n_steps, n_embedding, 1)
                       weights: Weights,  # the cell's weights; w2, w3, b2, b3 may be None for a vanilla RNN
                       h_0,  # the initial hidden state, (n_hidden, 1)
@@ -91,7 +91,7 @@ def check_scan_shapes(elems,  # the input sequence, (n_steps, n_embedding, 1)
         raise ValueError(f"h_0 has shape {numpy.shape(h_0)} but w1 of shape {w_shape} "
                          f"needs a hidden state of shape {(n_hidden, 1)}")
 
-# %% ../nbs/02_rnn_scan.ipynb #01216ac2
+# %% ../nbs/02_rnn_scan.ipynb #0925fdb0
 def scan(fn,  # the cell: fn([x, h_prev], weights) -> (y, h)
          elems,  # the input sequence, (n_steps, n_embedding, 1)
          weights: Weights,  # the cell's weights
@@ -106,7 +106,7 @@ def scan(fn,  # the cell: fn([x, h_prev], weights) -> (y, h)
         ys.append(y)
     return numpy.stack(ys), h_t
 
-# %% ../nbs/02_rnn_scan.ipynb #c9992beb
+# %% ../nbs/02_rnn_scan.ipynb #a4e5862d
 @jax.jit
 def _scan_GRU_compiled(elems, weights, h_0):
     "The GRU scan itself, traced and compiled once per input shape."

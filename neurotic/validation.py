@@ -8,6 +8,7 @@ Docs: https://neurotic.github.io/neurotic/validation.html.md"""
 __all__ = ['check_int', 'check_number']
 
 # %% ../nbs/00a_validation.ipynb #621d96fb
+import math
 import numbers
 
 # %% ../nbs/00a_validation.ipynb #a5ec1c2a
@@ -29,27 +30,33 @@ def check_int(value,  # the argument to check
     return int(value)
 
 # %% ../nbs/00a_validation.ipynb #31886d96
-def _interval(low, high, high_inclusive):
-    "The allowed range in words, e.g. `in [0, 1)` or `at least 0`."
+def _interval(low, high, low_inclusive, high_inclusive):
+    "The allowed range in words: `in [0, 1)`, `at least 0`, `above 0`, `at most 1`."
     if low is not None and high is not None:
-        return f"in [{low}, {high}{']' if high_inclusive else ')'}"
+        return f"in {'[' if low_inclusive else '('}{low}, {high}{']' if high_inclusive else ')'}"
     if low is not None:
-        return f"at least {low}"
+        return f"at least {low}" if low_inclusive else f"above {low}"
     return f"at most {high}" if high_inclusive else f"below {high}"
 
 
 def check_number(value,  # the argument to check
                  name: str,  # its name, as the user wrote it
-                 low: float | None = None,  # the smallest value allowed (inclusive); None for no bound
+                 low: float | None = None,  # the lower bound; None for no bound
                  high: float | None = None,  # the upper bound; None for no bound
+                 low_inclusive: bool = True,  # whether `low` itself is allowed
                  high_inclusive: bool = False,  # whether `high` itself is allowed
+                 finite: bool = False,  # refuse infinities too
                  ) -> float:
     "`value` as a `float` if it is a real number (not a bool) within the bounds, else a `ValueError` naming `name`."
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a number; got {value!r}")
     number = float(value)
-    above = low is None or number >= low
+    above = low is None or (number >= low if low_inclusive else number > low)
     below = high is None or (number <= high if high_inclusive else number < high)
     if not (above and below):
-        raise ValueError(f"{name} must be a number {_interval(low, high, high_inclusive)}; got {value!r}")
+        positive = low == 0 and not low_inclusive and high is None
+        kind = "a positive number" if positive else f"a number {_interval(low, high, low_inclusive, high_inclusive)}"
+        raise ValueError(f"{name} must be {kind}; got {value!r}")
+    if finite and not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number; got {value!r}")
     return number

@@ -82,3 +82,30 @@ def test_gru_layer_error_names_layer_and_shapes():
         raise AssertionError("a wrong feature size was accepted")
     assert "GRU_4 expects inputs with last dimension 4; got shape (2, 3, 5)" in message
     assert "test_layers_rnn.py" in message  # where the layer was created
+
+
+def test_gru_and_lstm_hand_their_initializers_to_the_cell():
+    from neurotic.fastmath import random
+    from neurotic.layers.core import GlorotUniformInitializer, RandomNormalInitializer, RandomUniformInitializer
+    key = random.get_prng(11)
+    default = rnn.GRU(8).init(ShapeDtype((2, 3, 8)), rng=key)[0]
+    explicit = rnn.GRU(8, kernel_initializer=RandomUniformInitializer(0.01),
+                       bias_initializer=RandomNormalInitializer(1e-6)).init(ShapeDtype((2, 3, 8)), rng=key)[0]
+    assert_trees_close(default, explicit, atol=0)
+    w_gates = rnn.GRU(8, kernel_initializer=GlorotUniformInitializer()).init(ShapeDtype((2, 3, 8)), rng=key)[0][1][0][0]
+    assert 0.01 < float(jnp.max(jnp.abs(w_gates))) <= (6 / 32) ** 0.5
+    zeros = lambda shape, rng: jnp.zeros(shape)
+    w, b = rnn.LSTM(4, bias_initializer=zeros).init(ShapeDtype((2, 3, 4)), rng=key)[0][1][0]
+    assert w.shape == (8, 16) and b.tolist() == [1.0] * 16  # forget_bias is still added
+    assert repr(rnn.GRU(8)) == "GRU_8" and repr(rnn.LSTM(8, return_state=True)) == "LSTM_8_out2"
+
+
+def test_a_labelled_cell_names_the_label_in_its_errors():
+    cell = rnn.GRUCell(2, label="MyGRU")
+    cell.init((ShapeDtype((1, 3)), ShapeDtype((1, 2))))
+    try:
+        cell.forward_sequence(np.ones((1, 4, 5), np.float32), np.zeros((1, 2), np.float32))
+    except ValueError as error:
+        assert str(error) == "MyGRU expects inputs with last dimension 3; got shape (1, 4, 5)"
+    else:
+        raise AssertionError("a wrong feature size was accepted")

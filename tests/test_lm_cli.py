@@ -112,10 +112,11 @@ def test_an_empty_prompt_starts_a_line(run_dir):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["generate", "--temperature", "-0.1"], "argument --temperature: must be 0 (greedy) or a positive number"),
-    (["generate", "--length", "0"], "argument --length: must be a positive integer"),
-    (["train", "--steps", "-5"], "argument --steps: must be a positive integer"),
-    (["train", "--buckets", "48,16"], "argument --buckets: must be increasing"),
+    (["generate", "--temperature", "-0.1"], "argument --temperature: must be a number at least 0; got -0.1"),
+    (["generate", "--length", "0"], "argument --length: must be a positive integer; got 0"),
+    (["train", "--steps", "-5"], "argument --steps: must be a positive integer; got -5"),
+    (["train", "--learning-rate", "0"], "argument --learning-rate: must be a positive number; got 0.0"),
+    (["train", "--buckets", "48,16"], "argument --buckets: must be increasing lengths; got '48,16'"),
 ])
 def test_bad_numbers_are_refused_before_any_work(args, message, tmp_path):
     done = run(*args, "--output-dir", tmp_path)

@@ -186,7 +186,7 @@ def test_bad_arguments_and_corpus(tmp_path):
         assert done.returncode == 2
         assert "error:" in done.stderr
     done = run("train", "--steps", "ten")  # the real process exits with argparse's status too
-    assert done.returncode == 2 and "expected a whole number, got 'ten'" in done.stderr
+    assert done.returncode == 2 and "argument --steps: must be a positive integer; got 'ten'" in done.stderr
     done = call("train", "--corpus", tmp_path / "missing.csv", "--output-dir", tmp_path / "m")
     assert done.returncode == 1
     assert "missing.csv" in done.stderr and "Traceback" not in done.stderr

@@ -8,7 +8,7 @@ Docs: https://neurotic.github.io/neurotic/fastmath.html.md"""
 __all__ = ['numpy', 'grad', 'value_and_grad', 'jit', 'vmap', 'pmap', 'scan', 'cond', 'fori_loop', 'remat', 'stop_gradient',
            'logsumexp', 'expit', 'erf', 'tree_flatten', 'random', 'nested_map', 'abstract_eval']
 
-# %% ../../nbs/10_fastmath.ipynb #6045bb84
+# %% ../../nbs/10_fastmath.ipynb #10b5f256
 import contextlib
 import functools
 import sys
@@ -16,15 +16,15 @@ import sys
 import jax
 import jax.numpy
 import jax.scipy.special
-import numpy as onp
 
 from ..shapes import ShapeDtype, signature
+from ..validation import check_int
 
-# %% ../../nbs/10_fastmath.ipynb #1844bce8
+# %% ../../nbs/10_fastmath.ipynb #70b7fe3c
 numpy = jax.numpy  # fastmath.numpy is JAX's NumPy, as on Trax's JAX backend
 sys.modules["neurotic.fastmath.numpy"] = numpy  # makes `import neurotic.fastmath.numpy as np` work
 
-# %% ../../nbs/10_fastmath.ipynb #29bc727d
+# %% ../../nbs/10_fastmath.ipynb #e4ab03d5
 def _legacy_bits():
     "A context in which keys turn into bits the way JAX did before 0.5 (and Trax relied on)."
     switch = getattr(jax, "threefry_partitionable", None)
@@ -39,17 +39,15 @@ def _with_legacy_bits(f):
             return f(*args, **kwargs)
     return wrapped
 
-# %% ../../nbs/10_fastmath.ipynb #3842734f
+# %% ../../nbs/10_fastmath.ipynb #e33346aa
 class random:
     """Explicit-key random numbers, giving the same streams as Trax 1.4.1 on JAX."""
 
     @staticmethod
     @_with_legacy_bits
-    def get_prng(seed):  # a non-negative integer
+    def get_prng(seed):  # an integer (a Python or NumPy int, not a bool)
         "A new random key (`uint32[2]`) made from the integer `seed`."
-        if isinstance(seed, bool) or not isinstance(seed, (int, onp.integer)):
-            raise TypeError(f"seed must be an integer; got {seed!r}")
-        return jax.random.PRNGKey(seed)
+        return jax.random.PRNGKey(check_int(seed, "seed", minimum=None))
 
     @staticmethod
     @_with_legacy_bits
@@ -110,7 +108,7 @@ class random:
         "Samples category indices with probabilities `softmax(logits)`."
         return jax.random.categorical(key, logits, axis=axis, shape=shape)
 
-# %% ../../nbs/10_fastmath.ipynb #29dfd91b
+# %% ../../nbs/10_fastmath.ipynb #b9dc52c2
 grad = jax.grad
 value_and_grad = jax.value_and_grad
 jit = jax.jit
@@ -126,7 +124,7 @@ expit = jax.scipy.special.expit
 erf = jax.scipy.special.erf
 tree_flatten = jax.tree_util.tree_leaves
 
-# %% ../../nbs/10_fastmath.ipynb #75481961
+# %% ../../nbs/10_fastmath.ipynb #d003cce2
 def nested_map(f,  # function applied to each leaf
                obj,  # a leaf, or a tuple/list/dict nesting of leaves
                ignore_nones=True):  # leave `None` leaves as they are

@@ -7,18 +7,18 @@ Docs: https://neurotic.github.io/neurotic/layers_base.html.md"""
 # %% auto #0
 __all__ = ['EMPTY_WEIGHTS', 'EMPTY_STATE', 'MODES', 'validate_mode', 'LayerError', 'Layer', 'PureLayer', 'Fn']
 
-# %% ../../nbs/11_layers_base.ipynb #64a31040
+# %% ../../nbs/11_layers_base.ipynb #10735979
 import inspect
 import random as pyrandom
 
 import jax
-import jax.numpy as jnp
+from fastcore.basics import patch
 
 from .. import fastmath
-from ..fastmath import nested_map
 from ..shapes import ShapeDtype, signature
+from ..validation import check_int
 
-# %% ../../nbs/11_layers_base.ipynb #9f022a5c
+# %% ../../nbs/11_layers_base.ipynb #ba940a0a
 EMPTY_WEIGHTS = ()  # the weights of a layer that has none
 EMPTY_STATE = ()  # the state of a layer that has none
 MODES = ("train", "eval", "predict")  # the modes a layer can be built for
@@ -30,7 +30,7 @@ def validate_mode(mode):  # the mode asked for
         raise ValueError(f"mode must be one of {MODES}; got {mode!r}")
     return mode
 
-# %% ../../nbs/11_layers_base.ipynb #bd798814
+# %% ../../nbs/11_layers_base.ipynb #78eba58f
 class LayerError(ValueError):
     """An error raised inside a layer, naming the layer, where it was created and its input shapes."""
 
@@ -95,7 +95,7 @@ def _is_empty(tree):
     "True for an empty tuple or list."
     return isinstance(tree, (tuple, list)) and len(tree) == 0
 
-# %% ../../nbs/11_layers_base.ipynb #6ca91371
+# %% ../../nbs/11_layers_base.ipynb #1df9f53a
 class Layer:
     """Base class for layers: `n_in` inputs to `n_out` outputs, with weights, state and a random key."""
 
@@ -104,10 +104,7 @@ class Layer:
                  n_out=1,  # number of outputs it puts back
                  name=None,  # display name; defaults to the class name
                  sublayers_to_print=None):  # sublayers shown by `repr` (default: all)
-        for label, n in (("n_in", n_in), ("n_out", n_out)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-                raise ValueError(f"{label} must be a non-negative integer; got {n!r}")
-        self._n_in, self._n_out = n_in, n_out
+        self._n_in, self._n_out = check_int(n_in, "n_in", minimum=0), check_int(n_out, "n_out", minimum=0)
         self._name = self.__class__.__name__ if name is None else name
         self._sublayers_to_print = sublayers_to_print
         self._sublayers = ()
@@ -117,20 +114,6 @@ class Layer:
         self._state = EMPTY_STATE
         self._init_done = False
         self._caller = _find_caller(inspect.currentframe().f_back)
-
-    def __repr__(self):
-        def indent(text):
-            return "  " + text.replace("\n", "\n  ")
-        name = self._name
-        if self.n_in != 1:
-            name += f"_in{self.n_in}"
-        if self.n_out != 1:
-            name += f"_out{self.n_out}"
-        shown = self.sublayers if self._sublayers_to_print is None else self._sublayers_to_print
-        texts = [str(layer) for layer in shown if str(layer)]  # hidden layers print as ''
-        if not texts:
-            return name
-        return name + "[\n" + "\n".join(indent(t) for t in texts) + "\n]"
 
     # The subclassing interface.
 
@@ -142,170 +125,6 @@ class Layer:
         "Set `self.weights` and `self.state` for inputs of the given signature (default: none)."
         del input_signature
 
-    # The public calling interface.
-
-    def init(self,
-             input_signature,  # ShapeDtype, array, or a tuple of them (one per input)
-             rng=None,  # random key; default: the layer's own key
-             use_cache=False):  # accepted for Trax compatibility; weights are never shared here
-        "Initialise weights and state (recursively) and return them as `(weights, state)`."
-        del use_cache
-        try:
-            input_signature = _as_input_signature(input_signature)
-            if rng is not None:
-                self.rng = rng
-            self.init_weights_and_state(input_signature)
-            self._mark_initialized()
-            return self.weights, self.state
-        except LayerError:
-            raise
-        except Exception as error:
-            raise LayerError(self._name, "init", self._caller, input_signature, error) from error
-
-    def __call__(self,
-                 x,  # the inputs
-                 weights=None,  # weights to use; default: the layer's own
-                 state=None,  # state to start from; default: the layer's own
-                 rng=None):  # random key; default: the layer's own
-        "Run the layer on `x` and keep the new state (for interactive use and tests)."
-        weights = self.weights if weights is None else weights
-        rng = self.rng if rng is None else rng
-        if state is not None:
-            self.state = state
-        outputs, new_state = self.pure_fn(x, weights, self.state, rng)
-        self.state = new_state
-        return outputs
-
-    def pure_fn(self,
-                x,  # the inputs
-                weights,  # the weights tree to compute with
-                state,  # the state tree to start from
-                rng,  # a random key
-                use_cache=False):  # accepted for Trax compatibility
-        "Apply the layer as a pure function; returns `(outputs, new_state)`."
-        del use_cache
-        old_weights, old_state, old_rng = self.weights, self.state, self._rng
-        try:
-            self._check_initialized(weights, state)
-            self.weights, self.state, self._rng = weights, state, rng
-            outputs = self.forward(x)
-            new_state = self.state
-        except LayerError:
-            raise
-        except Exception as error:
-            raise LayerError(self._name, "pure_fn", self._caller, _safe_signature(x), error) from error
-        finally:
-            self._rng = old_rng
-            self.weights, self.state = old_weights, old_state
-        return outputs, new_state
-
-    def output_signature(self, input_signature):  # ShapeDtype or tuple of them
-        "The signature of the outputs for inputs of `input_signature` (no values computed)."
-        return self._forward_abstract(input_signature)[0]
-
-    # Properties.
-
-    @property
-    def name(self):
-        "The layer's display name."
-        return self._name
-
-    @property
-    def n_in(self):
-        "How many inputs the layer takes."
-        return self._n_in
-
-    @property
-    def n_out(self):
-        "How many outputs the layer gives."
-        return self._n_out
-
-    @property
-    def sublayers(self):
-        "The layer's sublayers (a tuple, possibly empty)."
-        return tuple(self._sublayers)
-
-    @property
-    def weights(self):
-        "The weights: this layer's own, or for a combinator a tuple with one entry per sublayer."
-        if not self.sublayers:
-            return self._weights
-        return tuple(layer.weights for layer in self.sublayers)
-
-    @weights.setter
-    def weights(self, weights):
-        if not self.sublayers:
-            self._weights = weights
-            return
-        if not isinstance(weights, (tuple, list)) or len(weights) != len(self.sublayers):
-            count = len(weights) if isinstance(weights, (tuple, list)) else type(weights).__name__
-            raise ValueError(f"Number of weight elements ({count}) does not equal the number of "
-                             f"sublayers ({len(self.sublayers)}) in: {self}.")
-        for layer, w in zip(self.sublayers, weights):
-            layer.weights = w
-
-    @property
-    def state(self):
-        "The state: this layer's own, or for a combinator a tuple with one entry per sublayer."
-        if not self.sublayers:
-            return self._state
-        return tuple(layer.state for layer in self.sublayers)
-
-    @state.setter
-    def state(self, state):
-        if not self.sublayers:
-            self._state = state
-            return
-        if not isinstance(state, (tuple, list)) or len(state) != len(self.sublayers):
-            count = len(state) if isinstance(state, (tuple, list)) else type(state).__name__
-            raise ValueError(f"Number of state elements ({count}) does not equal the number of "
-                             f"sublayers ({len(self.sublayers)}) in: {self}.")
-        for layer, s in zip(self.sublayers, state):
-            layer.state = s
-
-    @property
-    def rng(self):
-        "The layer's random key (made from a per-layer random seed on first use)."
-        if self._rng is None:
-            # made eagerly even when first asked for inside `jax.jit`, so no tracer is kept on the layer
-            with jax.ensure_compile_time_eval():
-                self._rng = fastmath.random.get_prng(self._rng_seed_int)
-        return self._rng
-
-    @rng.setter
-    def rng(self, rng):
-        self._rng = rng
-        if self.sublayers:
-            for layer, key in zip(self.sublayers, fastmath.random.split(rng, len(self.sublayers))):
-                layer.rng = key
-
-    # Internals.
-
-    def _mark_initialized(self):
-        "Record that `init` ran, here and in all sublayers."
-        self._init_done = True
-        for layer in self.sublayers:
-            layer._mark_initialized()
-
-    def _check_initialized(self, weights, state):
-        "Refuse to run a layer that needs `init` but was neither initialised nor given weights."
-        needs_init = type(self).init_weights_and_state is not Layer.init_weights_and_state
-        if (needs_init and not self.sublayers and not self._init_done
-                and _is_empty(weights) and _is_empty(state)):
-            raise ValueError(f"layer {self._name} has no weights yet: call `init` first, e.g. "
-                             f"`layer.init(shapes.signature(x))`, or pass `weights=`")
-
-    def _forward_abstract(self, input_signature):
-        "The `(output, state)` signatures `pure_fn` would produce, computed on shapes only."
-        try:
-            shape_fn = fastmath.abstract_eval(self.pure_fn)
-            return shape_fn(input_signature, self.weights, self.state, self.rng)
-        except LayerError:
-            raise
-        except Exception as error:
-            raise LayerError(self._name, "_forward_abstract", self._caller, input_signature,
-                             error) from error
-
     def _settable_attrs(self):
         "The public attributes that may be assigned (everything else must be private)."
         return ("weights", "state", "rng")
@@ -316,7 +135,188 @@ class Layer:
                              f"attributes, not {attr!r} (a typo?)")
         super().__setattr__(attr, value)
 
-# %% ../../nbs/11_layers_base.ipynb #3e52cb1a
+# %% ../../nbs/11_layers_base.ipynb #4c965df4
+@patch(as_prop=True)
+def name(self: Layer):
+    "The layer's display name."
+    return self._name
+
+@patch(as_prop=True)
+def n_in(self: Layer):
+    "How many inputs the layer takes."
+    return self._n_in
+
+@patch(as_prop=True)
+def n_out(self: Layer):
+    "How many outputs the layer gives."
+    return self._n_out
+
+@patch(as_prop=True)
+def sublayers(self: Layer):
+    "The layer's sublayers (a tuple, possibly empty)."
+    return tuple(self._sublayers)
+
+
+@patch(as_prop=True)
+def weights(self: Layer):
+    "The weights: this layer's own, or for a combinator a tuple with one entry per sublayer."
+    return tuple(layer.weights for layer in self.sublayers) if self.sublayers else self._weights
+
+@patch(set_prop=True)
+def weights(self: Layer, weights):  # noqa: F811 (the setter of the property above)
+    if not self.sublayers:
+        self._weights = weights
+        return
+    if not isinstance(weights, (tuple, list)) or len(weights) != len(self.sublayers):
+        count = len(weights) if isinstance(weights, (tuple, list)) else type(weights).__name__
+        raise ValueError(f"Number of weight elements ({count}) does not equal the number of "
+                         f"sublayers ({len(self.sublayers)}) in: {self}.")
+    for layer, w in zip(self.sublayers, weights):
+        layer.weights = w
+
+@patch(as_prop=True)
+def state(self: Layer):
+    "The state: this layer's own, or for a combinator a tuple with one entry per sublayer."
+    return tuple(layer.state for layer in self.sublayers) if self.sublayers else self._state
+
+@patch(set_prop=True)
+def state(self: Layer, state):  # noqa: F811 (the setter of the property above)
+    if not self.sublayers:
+        self._state = state
+        return
+    if not isinstance(state, (tuple, list)) or len(state) != len(self.sublayers):
+        count = len(state) if isinstance(state, (tuple, list)) else type(state).__name__
+        raise ValueError(f"Number of state elements ({count}) does not equal the number of "
+                         f"sublayers ({len(self.sublayers)}) in: {self}.")
+    for layer, s in zip(self.sublayers, state):
+        layer.state = s
+
+@patch(as_prop=True)
+def rng(self: Layer):
+    "The layer's random key (made from a per-layer random seed on first use)."
+    if self._rng is None:
+        # made eagerly even when first asked for inside `jax.jit`, so no tracer is kept on the layer
+        with jax.ensure_compile_time_eval():
+            self._rng = fastmath.random.get_prng(self._rng_seed_int)
+    return self._rng
+
+@patch(set_prop=True)
+def rng(self: Layer, rng):  # noqa: F811 (the setter of the property above)
+    self._rng = rng
+    if self.sublayers:
+        for layer, key in zip(self.sublayers, fastmath.random.split(rng, len(self.sublayers))):
+            layer.rng = key
+
+# %% ../../nbs/11_layers_base.ipynb #d99fb91e
+@patch
+def __repr__(self: Layer):
+    def indent(text):
+        return "  " + text.replace("\n", "\n  ")
+    name = self._name
+    if self.n_in != 1:
+        name += f"_in{self.n_in}"
+    if self.n_out != 1:
+        name += f"_out{self.n_out}"
+    shown = self.sublayers if self._sublayers_to_print is None else self._sublayers_to_print
+    texts = [str(layer) for layer in shown if str(layer)]  # hidden layers print as ''
+    if not texts:
+        return name
+    return name + "[\n" + "\n".join(indent(t) for t in texts) + "\n]"
+
+# %% ../../nbs/11_layers_base.ipynb #d79756bf
+@patch
+def init(self: Layer,
+         input_signature,  # ShapeDtype, array, or a tuple of them (one per input)
+         rng=None,  # random key; default: the layer's own key
+         use_cache=False):  # accepted for Trax compatibility; weights are never shared here
+    "Initialise weights and state (recursively) and return them as `(weights, state)`."
+    del use_cache
+    try:
+        input_signature = _as_input_signature(input_signature)
+        if rng is not None:
+            self.rng = rng
+        self.init_weights_and_state(input_signature)
+        self._mark_initialized()
+        return self.weights, self.state
+    except LayerError:
+        raise
+    except Exception as error:
+        raise LayerError(self._name, "init", self._caller, input_signature, error) from error
+
+@patch
+def __call__(self: Layer,
+             x,  # the inputs
+             weights=None,  # weights to use; default: the layer's own
+             state=None,  # state to start from; default: the layer's own
+             rng=None):  # random key; default: the layer's own
+    "Run the layer on `x` and keep the new state (for interactive use and tests)."
+    weights = self.weights if weights is None else weights
+    rng = self.rng if rng is None else rng
+    if state is not None:
+        self.state = state
+    outputs, new_state = self.pure_fn(x, weights, self.state, rng)
+    self.state = new_state
+    return outputs
+
+@patch
+def pure_fn(self: Layer,
+            x,  # the inputs
+            weights,  # the weights tree to compute with
+            state,  # the state tree to start from
+            rng,  # a random key
+            use_cache=False):  # accepted for Trax compatibility
+    "Apply the layer as a pure function; returns `(outputs, new_state)`."
+    del use_cache
+    old_weights, old_state, old_rng = self.weights, self.state, self._rng
+    try:
+        self._check_initialized(weights, state)
+        self.weights, self.state, self._rng = weights, state, rng
+        outputs = self.forward(x)
+        new_state = self.state
+    except LayerError:
+        raise
+    except Exception as error:
+        raise LayerError(self._name, "pure_fn", self._caller, _safe_signature(x), error) from error
+    finally:
+        self._rng = old_rng
+        self.weights, self.state = old_weights, old_state
+    return outputs, new_state
+
+# %% ../../nbs/11_layers_base.ipynb #edc0cffc
+@patch
+def output_signature(self: Layer, input_signature):  # ShapeDtype or tuple of them
+    "The signature of the outputs for inputs of `input_signature` (no values computed)."
+    return self._forward_abstract(input_signature)[0]
+
+@patch
+def _mark_initialized(self: Layer):
+    "Record that `init` ran, here and in all sublayers."
+    self._init_done = True
+    for layer in self.sublayers:
+        layer._mark_initialized()
+
+@patch
+def _check_initialized(self: Layer, weights, state):
+    "Refuse to run a layer that needs `init` but was neither initialised nor given weights."
+    needs_init = type(self).init_weights_and_state is not Layer.init_weights_and_state
+    if (needs_init and not self.sublayers and not self._init_done
+            and _is_empty(weights) and _is_empty(state)):
+        raise ValueError(f"layer {self._name} has no weights yet: call `init` first, e.g. "
+                         f"`layer.init(shapes.signature(x))`, or pass `weights=`")
+
+@patch
+def _forward_abstract(self: Layer, input_signature):
+    "The `(output, state)` signatures `pure_fn` would produce, computed on shapes only."
+    try:
+        shape_fn = fastmath.abstract_eval(self.pure_fn)
+        return shape_fn(input_signature, self.weights, self.state, self.rng)
+    except LayerError:
+        raise
+    except Exception as error:
+        raise LayerError(self._name, "_forward_abstract", self._caller, input_signature,
+                         error) from error
+
+# %% ../../nbs/11_layers_base.ipynb #aec1d1a0
 class PureLayer(Layer):
     """A layer with no weights and no randomness: a pure function of its inputs."""
 

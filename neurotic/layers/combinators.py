@@ -9,19 +9,20 @@ __all__ = ['inputs_from_stack', 'outputs_onto_stack', 'Serial', 'AssertShape', '
            'Select', 'Branch', 'Add', 'SubtractTop', 'Multiply', 'Dup', 'Drop', 'Swap', 'Residual', 'Concatenate',
            'Split', 'Scan']
 
-# %% ../../nbs/12_layers_combinators.ipynb #e0b14ed1
+# %% ../../nbs/12_layers_combinators.ipynb #ea4b0618
 import functools
 import inspect
 import string
 
 import jax
 import jax.numpy as jnp
+from fastcore.basics import patch
 
 from .. import fastmath
-from .base import Fn, Layer, PureLayer
+from .base import Fn, Layer, PureLayer, validate_mode
 from ..shapes import ShapeDtype
 
-# %% ../../nbs/12_layers_combinators.ipynb #e655fd46
+# %% ../../nbs/12_layers_combinators.ipynb #aaa31bb4
 def _make_tuple(xs):
     "A tuple from a tuple, a list or a single value."
     return tuple(xs) if isinstance(xs, (list, tuple)) else (xs,)
@@ -44,7 +45,7 @@ def outputs_onto_stack(outputs,  # a layer's outputs (packed)
     "The stack after removing `n` values and pushing `outputs`."
     return _make_singleitem_or_original(_make_tuple(outputs) + _make_tuple(stack)[n:])
 
-# %% ../../nbs/12_layers_combinators.ipynb #a8c1c6fe
+# %% ../../nbs/12_layers_combinators.ipynb #dce84623
 def _deep_flatten(items):
     "The items of nested lists/tuples as one flat list, dropping `None`s."
     flat = []
@@ -69,7 +70,7 @@ def _split_rngs(rng, n_copies):
     "`n_copies` keys split from `rng`."
     return fastmath.random.split(rng, n_copies)
 
-
+# %% ../../nbs/12_layers_combinators.ipynb #6756f5bc
 class Serial(Layer):
     """Applies its sublayers one after another (function composition) on a data stack."""
 
@@ -84,31 +85,6 @@ class Serial(Layer):
         if layers:
             self._n_in, self._n_out = self._n_inputs_n_outputs(layers)
 
-    def forward(self, xs):
-        "Run the sublayers in order on the stack `xs`."
-        self._validate_forward_inputs(xs)
-        if not self.sublayers:
-            return xs
-        weights, state = self.weights, self.state
-        rngs = _split_rngs(self.rng, self._n_layers)
-        stack, new_state = xs, []
-        for layer, w, s, rng in zip(self.sublayers, weights, state, rngs):
-            inputs = inputs_from_stack(stack, layer.n_in)
-            outputs, s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
-            stack = outputs_onto_stack(outputs, stack, layer.n_in)
-            new_state.append(s)
-        self.state = tuple(new_state)
-        return stack
-
-    def init_weights_and_state(self, input_signature):
-        "Initialise each sublayer on the signature the stack has when it runs."
-        stack = input_signature
-        for layer in self.sublayers:
-            inputs = inputs_from_stack(stack, layer.n_in)
-            layer.init(inputs)
-            outputs, _ = layer._forward_abstract(inputs)
-            stack = outputs_onto_stack(outputs, stack, layer.n_in)
-
     @staticmethod
     def _n_inputs_n_outputs(layers):
         running_max, running_total = 0, 0
@@ -118,17 +94,47 @@ class Serial(Layer):
             running_total -= layer.n_out
         return running_max, running_max - running_total
 
-    def _check_initialized(self, weights, state):
-        "Nothing to check here: each sublayer checks itself when it runs."
+# %% ../../nbs/12_layers_combinators.ipynb #507db32c
+@patch
+def forward(self: Serial, xs):
+    "Run the sublayers in order on the stack `xs`."
+    self._validate_forward_inputs(xs)
+    if not self.sublayers:
+        return xs
+    weights, state = self.weights, self.state
+    rngs = _split_rngs(self.rng, self._n_layers)
+    stack, new_state = xs, []
+    for layer, w, s, rng in zip(self.sublayers, weights, state, rngs):
+        inputs = inputs_from_stack(stack, layer.n_in)
+        outputs, s = layer.pure_fn(inputs, w, s, rng, use_cache=True)
+        stack = outputs_onto_stack(outputs, stack, layer.n_in)
+        new_state.append(s)
+    self.state = tuple(new_state)
+    return stack
 
-    def _validate_forward_inputs(self, xs):
-        if not isinstance(xs, (tuple, list)) and self.n_in != 1:
-            raise TypeError(f"Serial.forward input must be a tuple or list; instead got {type(xs).__name__}.")
-        n_given = len(xs) if isinstance(xs, (tuple, list)) else 1
-        if n_given < self.n_in:
-            raise ValueError(f"Number of inputs ({n_given}) to Serial.forward less than n_in ({self.n_in}).")
+@patch
+def init_weights_and_state(self: Serial, input_signature):
+    "Initialise each sublayer on the signature the stack has when it runs."
+    stack = input_signature
+    for layer in self.sublayers:
+        inputs = inputs_from_stack(stack, layer.n_in)
+        layer.init(inputs)
+        outputs, _ = layer._forward_abstract(inputs)
+        stack = outputs_onto_stack(outputs, stack, layer.n_in)
 
-# %% ../../nbs/12_layers_combinators.ipynb #a325924e
+@patch
+def _check_initialized(self: Serial, weights, state):
+    "Nothing to check here: each sublayer checks itself when it runs."
+
+@patch
+def _validate_forward_inputs(self: Serial, xs):
+    if not isinstance(xs, (tuple, list)) and self.n_in != 1:
+        raise TypeError(f"Serial.forward input must be a tuple or list; instead got {type(xs).__name__}.")
+    n_given = len(xs) if isinstance(xs, (tuple, list)) else 1
+    if n_given < self.n_in:
+        raise ValueError(f"Number of inputs ({n_given}) to Serial.forward less than n_in ({self.n_in}).")
+
+# %% ../../nbs/12_layers_combinators.ipynb #204697a9
 class AssertShape(Layer):
     """Checks the shapes of its inputs against a specification and passes them through unchanged."""
 
@@ -154,49 +160,51 @@ class AssertShape(Layer):
         "Share the sizes bound by `other` (the input check) with this (the output check)."
         self._linked_to = other
 
-    def forward(self, xs):
-        "Check the shapes of `xs` and return them unchanged."
-        if self._linked_to is None:
-            self._bindings = {}
-        bindings = self._linked_to._bindings if self._linked_to is not None else self._bindings
-        arrays = list(xs) if isinstance(xs, (list, tuple)) else [xs]
-        shapes = [tuple(x.shape) for x in arrays]
+# %% ../../nbs/12_layers_combinators.ipynb #d081ebc5
+@patch
+def forward(self: AssertShape, xs):  # noqa: F811 (each @patch adds a method to its own class)
+    "Check the shapes of `xs` and return them unchanged."
+    if self._linked_to is None:
+        self._bindings = {}
+    bindings = self._linked_to._bindings if self._linked_to is not None else self._bindings
+    arrays = list(xs) if isinstance(xs, (list, tuple)) else [xs]
+    shapes = [tuple(x.shape) for x in arrays]
 
-        def fail():
-            named = {k: v for k, v in bindings.items()}
-            raise ValueError(f"AssertShape Error. Expected {self._specs}, got {shapes} with dict "
-                             f"{named}. {self._message}")
+    def fail():
+        named = {k: v for k, v in bindings.items()}
+        raise ValueError(f"AssertShape Error. Expected {self._specs}, got {shapes} with dict "
+                         f"{named}. {self._message}")
 
-        def bind(letter, size):
-            if letter.isdigit():
-                if int(letter) != size:
-                    fail()
-            elif bindings.setdefault(letter, size) != size:
+    def bind(letter, size):
+        if letter.isdigit():
+            if int(letter) != size:
                 fail()
-
-        def check_dims(dims, letters):
-            if len(dims) != len(letters):
-                fail()
-            for size, letter in zip(dims, letters):
-                bind(letter, size)
-
-        if len(shapes) != len(self._specs):
+        elif bindings.setdefault(letter, size) != size:
             fail()
-        for shape, spec in zip(shapes, self._specs):
-            if "." not in spec:
-                check_dims(shape, spec)
-                continue
-            before, after = spec.split(".")
-            if len(shape) < len(before) + len(after):
-                fail()
-            middle_end = len(shape) - len(after)
-            check_dims(shape[:len(before)], before)
-            check_dims(shape[middle_end:], after)
-            if bindings.setdefault(".", shape[len(before):middle_end]) != shape[len(before):middle_end]:
-                fail()
-        return xs
 
+    def check_dims(dims, letters):
+        if len(dims) != len(letters):
+            fail()
+        for size, letter in zip(dims, letters):
+            bind(letter, size)
 
+    if len(shapes) != len(self._specs):
+        fail()
+    for shape, spec in zip(shapes, self._specs):
+        if "." not in spec:
+            check_dims(shape, spec)
+            continue
+        before, after = spec.split(".")
+        if len(shape) < len(before) + len(after):
+            fail()
+        middle_end = len(shape) - len(after)
+        check_dims(shape[:len(before)], before)
+        check_dims(shape[middle_end:], after)
+        if bindings.setdefault(".", shape[len(before):middle_end]) != shape[len(before):middle_end]:
+            fail()
+    return xs
+
+# %% ../../nbs/12_layers_combinators.ipynb #a4092f96
 def AssertFunction(specification,  # e.g. '...a->...b'
                    layer,  # the layer to wrap
                    message=None):  # added to errors
@@ -245,7 +253,7 @@ def assert_shape(specification):  # e.g. '...a->...b'
 
     return lambda obj: wrap_class(obj) if inspect.isclass(obj) else wrap_function(obj)
 
-# %% ../../nbs/12_layers_combinators.ipynb #5adb8a3d
+# %% ../../nbs/12_layers_combinators.ipynb #2a457092
 class Parallel(Layer):
     """Applies each sublayer to its own span of the inputs, side by side."""
 
@@ -304,7 +312,7 @@ class Parallel(Layer):
             start = end
         return tuple(sub_inputs)
 
-# %% ../../nbs/12_layers_combinators.ipynb #f63fcefc
+# %% ../../nbs/12_layers_combinators.ipynb #17b65a9a
 def Select(indices,  # 0-based positions on the stack to output, in order
            n_in=None,  # how many values to take (default `max(indices) + 1`)
            name=None):  # display name (default e.g. 'Select[0,0]')
@@ -332,7 +340,7 @@ def Branch(*layers,  # layers (or `None`/lists) that each get a copy of the inpu
     indices = [list(range(layer.n_in)) for layer in parallel_layer.sublayers]
     return Serial(Select(_deep_flatten(indices)), parallel_layer, name=name, sublayers_to_print=layers)
 
-
+# %% ../../nbs/12_layers_combinators.ipynb #f3b072ad
 def Add():
     "Adds the top two values."
     return Fn("Add", lambda x0, x1: x0 + x1)
@@ -370,7 +378,7 @@ def Residual(*layers,  # layers applied in series to the input
     layer = layers[0] if len(layers) == 1 else Serial(layers)
     return Serial(Branch(shortcut, layer), Add())
 
-
+# %% ../../nbs/12_layers_combinators.ipynb #4126d7de
 class Concatenate(Layer):
     """Concatenates `n_items` arrays along `axis`."""
 
@@ -396,7 +404,7 @@ class Split(Layer):
         "Split the input."
         return tuple(jnp.split(inputs, self._n_items, self._axis))
 
-# %% ../../nbs/12_layers_combinators.ipynb #16a81ad4
+# %% ../../nbs/12_layers_combinators.ipynb #3bae1cae
 def _shape_without_axis(x, axis):
     "The shape of `x` with dimension `axis` removed."
     return x.shape[:axis] + x.shape[axis + 1:]
@@ -425,7 +433,7 @@ def _scan(f, xs, init_value, axis=0, remat=False):
         ys = fastmath.nested_map(lambda y: _swap_to_front(y, axis), ys)
     return ys, last_value
 
-
+# %% ../../nbs/12_layers_combinators.ipynb #786e3c4c
 class Scan(Layer):
     """Applies a layer step by step along an axis, carrying `n_carry` values between steps."""
 
@@ -435,7 +443,6 @@ class Scan(Layer):
                  n_carry=1,  # how many trailing inputs/outputs are carries
                  remat=False,  # recompute steps in the backward pass to save memory
                  mode="train"):  # in 'predict' the last carry is kept between calls
-        from neurotic.layers.base import validate_mode
         super().__init__(n_in=layer.n_in, n_out=layer.n_out)
         self._sublayers = (layer,)
         self._n_carry, self._axis, self._remat = n_carry, axis, remat
@@ -459,41 +466,44 @@ class Scan(Layer):
         self.sublayer.state = state[0]
         self._carry_state = state[1]
 
-    def forward(self, inputs):
-        "Scan the sublayer over `inputs`."
-        weights = self.weights[0]
-        inputs = _make_tuple(inputs)
-        n_carry = self._n_carry
+# %% ../../nbs/12_layers_combinators.ipynb #3a5d810f
+@patch
+def forward(self: Scan, inputs):  # noqa: F811 (each @patch adds a method to its own class)
+    "Scan the sublayer over `inputs`."
+    weights = self.weights[0]
+    inputs = _make_tuple(inputs)
+    n_carry = self._n_carry
 
-        def step(x, carry_and_state):
-            carry, state, i = carry_and_state
-            x_and_carry = tuple(x) + tuple(carry)
-            x_and_carry = _make_singleitem_or_original(x_and_carry)
-            rng = fastmath.random.fold_in(self.rng, i)
-            res, new_state = self.sublayer.pure_fn(x_and_carry, weights, state, rng, use_cache=True)
-            res = _make_tuple(res)
-            if n_carry > 0:
-                return res[:-n_carry], (res[-n_carry:], new_state, i + 1)
-            return res, ((), new_state, i + 1)
-
+    def step(x, carry_and_state):
+        carry, state, i = carry_and_state
+        x_and_carry = tuple(x) + tuple(carry)
+        x_and_carry = _make_singleitem_or_original(x_and_carry)
+        rng = fastmath.random.fold_in(self.rng, i)
+        res, new_state = self.sublayer.pure_fn(x_and_carry, weights, state, rng, use_cache=True)
+        res = _make_tuple(res)
         if n_carry > 0:
-            xs, carry = inputs[:-n_carry], inputs[-n_carry:]
-            if self._mode == "predict" and self._carry_state != ():
-                carry = self._carry_state
-        else:
-            xs, carry = inputs, ()
-        init = (tuple(carry), self.state[0], jnp.array(0, dtype=jnp.int32))
-        ys, (carry, new_state, _) = _scan(step, tuple(xs), init, axis=self._axis, remat=self._remat)
-        kept = tuple(carry) if self._mode == "predict" and n_carry > 0 else ()
-        self.state = (new_state, kept)
-        return _make_singleitem_or_original(tuple(ys) + tuple(carry))
+            return res[:-n_carry], (res[-n_carry:], new_state, i + 1)
+        return res, ((), new_state, i + 1)
 
-    def init_weights_and_state(self, input_signature):
-        "Initialise the sublayer on one step's signature."
-        sigs = _make_tuple(input_signature)
-        n_carry = self._n_carry
-        xs = sigs[:-n_carry] if n_carry > 0 else sigs
-        carries = sigs[-n_carry:] if n_carry > 0 else ()
-        slices = [ShapeDtype(_shape_without_axis(x, self._axis), x.dtype) for x in xs]
-        self.sublayer.init(_make_singleitem_or_original(tuple(slices) + tuple(carries)))
-        self._carry_state = ()
+    if n_carry > 0:
+        xs, carry = inputs[:-n_carry], inputs[-n_carry:]
+        if self._mode == "predict" and self._carry_state != ():
+            carry = self._carry_state
+    else:
+        xs, carry = inputs, ()
+    init = (tuple(carry), self.state[0], jnp.array(0, dtype=jnp.int32))
+    ys, (carry, new_state, _) = _scan(step, tuple(xs), init, axis=self._axis, remat=self._remat)
+    kept = tuple(carry) if self._mode == "predict" and n_carry > 0 else ()
+    self.state = (new_state, kept)
+    return _make_singleitem_or_original(tuple(ys) + tuple(carry))
+
+@patch
+def init_weights_and_state(self: Scan, input_signature):  # noqa: F811
+    "Initialise the sublayer on one step's signature."
+    sigs = _make_tuple(input_signature)
+    n_carry = self._n_carry
+    xs = sigs[:-n_carry] if n_carry > 0 else sigs
+    carries = sigs[-n_carry:] if n_carry > 0 else ()
+    slices = [ShapeDtype(_shape_without_axis(x, self._axis), x.dtype) for x in xs]
+    self.sublayer.init(_make_singleitem_or_original(tuple(slices) + tuple(carries)))
+    self._carry_state = ()

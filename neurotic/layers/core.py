@@ -10,15 +10,17 @@ __all__ = ['RandomNormalInitializer', 'RandomUniformInitializer', 'ScaledInitial
            'log_softmax', 'LogSoftmax', 'Softmax', 'Mean', 'Sum', 'ArgMax', 'ToFloat', 'Flatten', 'ShiftRight',
            'one_hot']
 
-# %% ../../nbs/13_layers_core.ipynb #a5cec218
-import numpy as onp
+# %% ../../nbs/13_layers_core.ipynb #11a5f4bc
+import jax
 import jax.numpy as jnp
+import numpy as onp
 
 from .. import fastmath
 from .base import Fn, Layer, validate_mode
 from .combinators import assert_shape
+from ..validation import check_int, check_number
 
-# %% ../../nbs/13_layers_core.ipynb #5f3878a3
+# %% ../../nbs/13_layers_core.ipynb #8392a67c
 def _get_fans(shape, out_dim=-1, in_dim=-2):
     "Fan-in and fan-out of a weight shape (receptive field included for convolution kernels)."
     if len(shape) >= 2:
@@ -79,14 +81,7 @@ def GlorotNormalInitializer(out_dim=-1, in_dim=-2, scale=1.0):
     "Glorot (Xavier) normal: `fan_avg` scaling with a normal distribution."
     return ScaledInitializer(out_dim, in_dim, scale, "fan_avg", "normal")
 
-# %% ../../nbs/13_layers_core.ipynb #2bb35a15
-def _positive_int(value, what):
-    "`value` if it is a positive integer, else a `ValueError` naming `what`."
-    if isinstance(value, bool) or not isinstance(value, (int, onp.integer)) or value <= 0:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}")
-    return int(value)
-
-
+# %% ../../nbs/13_layers_core.ipynb #49a85a0e
 @assert_shape("...a->...b")
 class Dense(Layer):
     """A fully connected layer: `x @ W + b` over the last axis."""
@@ -96,7 +91,7 @@ class Dense(Layer):
                  kernel_initializer=GlorotUniformInitializer(),  # makes `W` from (shape, rng)
                  bias_initializer=RandomNormalInitializer(1e-6),  # makes `b` from (shape, rng)
                  use_bias=True):  # affine (`True`) or linear map
-        n_units = _positive_int(n_units, "n_units")
+        n_units = check_int(n_units, "n_units")
         super().__init__(name=f"Dense_{n_units}")
         self._n_units = n_units
         self._kernel_initializer = kernel_initializer
@@ -124,7 +119,7 @@ class Dense(Layer):
         w = self._kernel_initializer(shape_w, rng_w)
         self.weights = (w, self._bias_initializer((self._n_units,), rng_b)) if self._use_bias else w
 
-# %% ../../nbs/13_layers_core.ipynb #3be15b72
+# %% ../../nbs/13_layers_core.ipynb #cae23fa5
 @assert_shape("...->...d")
 class Embedding(Layer):
     """Maps integer ids to trainable vectors (rows of a `(vocab_size, d_feature)` table)."""
@@ -134,8 +129,8 @@ class Embedding(Layer):
                  d_feature,  # length of each vector
                  kernel_initializer=ScaledInitializer(out_dim=-1, in_dim=-2, scale=1.0,
                                                       mode="fan_out", distribution="uniform")):
-        vocab_size = _positive_int(vocab_size, "vocab_size")
-        d_feature = _positive_int(d_feature, "d_feature")
+        vocab_size = check_int(vocab_size, "vocab_size")
+        d_feature = check_int(d_feature, "d_feature")
         super().__init__(name=f"Embedding_{vocab_size}_{d_feature}")
         self._vocab_size, self._d_feature = vocab_size, d_feature
         self._kernel_initializer = kernel_initializer
@@ -151,7 +146,7 @@ class Embedding(Layer):
         del input_signature
         self.weights = self._kernel_initializer((self._vocab_size, self._d_feature), self.rng)
 
-# %% ../../nbs/13_layers_core.ipynb #d4fc77ad
+# %% ../../nbs/13_layers_core.ipynb #ffb67b29
 @assert_shape("...->...")
 class Dropout(Layer):
     """Randomly zeroes a fraction `rate` of values in training, rescaling the rest."""
@@ -160,10 +155,9 @@ class Dropout(Layer):
                  rate=0.0,  # probability of dropping each value, in [0, 1)
                  shared_axes=None,  # axes along which one mask value is shared
                  mode="train"):  # dropout happens only in 'train'
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-            raise ValueError(f"rate must be a number in [0, 1); got {rate!r}")
+        rate = check_number(rate, "rate", low=0, high=1)
         super().__init__()
-        self._initial_rate = float(rate)
+        self._initial_rate = rate
         self._shared_axes = [] if shared_axes is None else list(shared_axes)
         self._mode = validate_mode(mode)
 
@@ -183,7 +177,7 @@ class Dropout(Layer):
         keep = fastmath.random.bernoulli(self.rng, keep_prob, tuple(mask_shape))
         return x * (keep.astype(x.dtype) / keep_prob)
 
-# %% ../../nbs/13_layers_core.ipynb #d1cc23f7
+# %% ../../nbs/13_layers_core.ipynb #a5545ea2
 @assert_shape("...->...")
 def Relu():
     "Rectified linear unit, `max(0, x)`."
@@ -207,7 +201,7 @@ def Tanh():
     "The hyperbolic tangent."
     return Fn("Tanh", lambda x: jnp.tanh(x))
 
-# %% ../../nbs/13_layers_core.ipynb #ef07b57a
+# %% ../../nbs/13_layers_core.ipynb #2a4101c9
 def log_softmax(x,  # activations
                 axis=-1):  # the axis holding the categories
     "Log-probabilities: `x - logsumexp(x)` along `axis`."
@@ -255,7 +249,7 @@ def Flatten(n_axes_to_keep=1):  # leading axes left as they are
         return jnp.reshape(x, x.shape[:n_axes_to_keep] + (-1,))
     return Fn(f"Flatten_keep{n_axes_to_keep}", f)
 
-# %% ../../nbs/13_layers_core.ipynb #5182207d
+# %% ../../nbs/13_layers_core.ipynb #3c6ee244
 def _zero_pad(x, pad, axis):
     "`x` padded with zeros on one axis; `pad` is `(before, after)`."
     x = jnp.asarray(x)  # numpy int64 tokens become JAX's default int32 here, without a warning
@@ -269,7 +263,7 @@ def ShiftRight(n_positions=1,  # how many places to shift along axis 1
                mode="train"):  # 'train', 'eval' or 'predict' (pass-through)
     "Layer shifting sequences right along axis 1, filling with zeros (pass-through in 'predict')."
     mode = validate_mode(mode)
-    n_positions = _positive_int(n_positions, "n_positions")
+    n_positions = check_int(n_positions, "n_positions")
 
     def f(x):
         if mode == "predict":
@@ -278,7 +272,7 @@ def ShiftRight(n_positions=1,  # how many places to shift along axis 1
 
     return Fn(f"ShiftRight({n_positions})", f)
 
-# %% ../../nbs/13_layers_core.ipynb #5f0d0d86
+# %% ../../nbs/13_layers_core.ipynb #84ac7e2a
 def one_hot(x,  # integer array
             n_categories,  # length of the new last axis
             dtype=jnp.float32):  # dtype of the result

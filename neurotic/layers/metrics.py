@@ -8,16 +8,15 @@ Docs: https://neurotic.github.io/neurotic/layers_metrics.html.md"""
 __all__ = ['CrossEntropyLoss', 'Accuracy', 'SequenceAccuracy', 'CrossEntropySum', 'CategoryCrossEntropy',
            'WeightedCategoryCrossEntropy', 'CategoryAccuracy', 'WeightedCategoryAccuracy']
 
-# %% ../../nbs/15_layers_metrics.ipynb #1491a306
+# %% ../../nbs/15_layers_metrics.ipynb #ce27e1df
 import jax.numpy as jnp
 
-from .. import fastmath
 from .base import Fn
 from .combinators import Serial
 from .core import ArgMax, log_softmax, one_hot
 from ..shapes import assert_same_shape
 
-# %% ../../nbs/15_layers_metrics.ipynb #cbcc89a8
+# %% ../../nbs/15_layers_metrics.ipynb #9daf995b
 def _CrossEntropy():
     "Per-example cross-entropy from log-probabilities and integer targets."
     def f(model_output, target_category):
@@ -49,7 +48,7 @@ def _category_cross_entropy(model_output, targets):
     "Per-example cross-entropy from raw activations and integer targets."
     return -jnp.sum(one_hot(targets, model_output.shape[-1]) * log_softmax(model_output), axis=-1)
 
-# %% ../../nbs/15_layers_metrics.ipynb #d39420f3
+# %% ../../nbs/15_layers_metrics.ipynb #26335145
 def CrossEntropyLoss():
     "Weighted mean cross-entropy of `(log_probs, targets, weights)`."
     return Serial(_CrossEntropy(), _WeightedMean(), name="CrossEntropyLoss", sublayers_to_print=[])
@@ -73,7 +72,7 @@ def CrossEntropySum():
     return Serial(_CrossEntropy(), Fn("WeightedSum", lambda v, w: jnp.sum(v * w)),
                   name="CrossEntropySum", sublayers_to_print=[])
 
-# %% ../../nbs/15_layers_metrics.ipynb #4cd6c2b3
+# %% ../../nbs/15_layers_metrics.ipynb #e5282bfd
 def CategoryCrossEntropy():
     "Mean cross-entropy of `(activations, targets)`."
     return Fn("CategoryCrossEntropy", lambda model_output, targets: jnp.average(

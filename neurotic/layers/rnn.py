@@ -8,7 +8,7 @@ Docs: https://neurotic.github.io/neurotic/layers_rnn.html.md"""
 __all__ = ['gru_step', 'gru_input_projections', 'gru_scan', 'lstm_step', 'lstm_scan', 'GRUCell', 'LSTMCell', 'MakeZeroState',
            'ScanCell', 'GRU', 'LSTM']
 
-# %% ../../nbs/14_layers_rnn.ipynb #f709c065
+# %% ../../nbs/14_layers_rnn.ipynb #a7abab90
 import jax
 import jax.numpy as jnp
 
@@ -16,8 +16,9 @@ from .. import fastmath
 from .base import Fn, Layer, validate_mode
 from .combinators import Branch, Scan, Select, Serial
 from .core import GlorotUniformInitializer, RandomNormalInitializer, RandomUniformInitializer
+from ..validation import check_int
 
-# %% ../../nbs/14_layers_rnn.ipynb #14c3c95d
+# %% ../../nbs/14_layers_rnn.ipynb #a21f921b
 def gru_step(weights,  # (w_gates (d+n, 2n), b_gates (2n,), w_candidate (d+n, n), b_candidate (n,))
              x,  # inputs at one position, (batch, d)
              h):  # the previous state, (batch, n)
@@ -28,7 +29,7 @@ def gru_step(weights,  # (w_gates (d+n, 2n), b_gates (2n,), w_candidate (d+n, n)
     candidate = jnp.tanh(jnp.concatenate([x, reset * h], axis=-1) @ w_candidate + b_candidate)
     return update * h + (1 - update) * candidate
 
-# %% ../../nbs/14_layers_rnn.ipynb #41516fe4
+# %% ../../nbs/14_layers_rnn.ipynb #06402227
 def gru_input_projections(weights,  # GRU weights, Trax layout
                           xs):  # inputs, (batch, length, d)
     "The input terms of both GRU products for all positions at once, `(length, batch, 3n)`."
@@ -38,7 +39,7 @@ def gru_input_projections(weights,  # GRU weights, Trax layout
     biases = jnp.concatenate([b_gates, b_candidate])  # (3n,)
     return jnp.swapaxes(xs, 0, 1) @ w_inputs + biases  # (length, batch, 3n)
 
-# %% ../../nbs/14_layers_rnn.ipynb #9087aedd
+# %% ../../nbs/14_layers_rnn.ipynb #d99e37ed
 def _gru_loop(projections, w_gates_h, w_candidate_h, h0):
     "Run the GRU over time-major `projections`; returns the states and the gates at every position."
     n = w_candidate_h.shape[0]
@@ -63,7 +64,7 @@ def _gru_forward(w_gates, b_gates, w_candidate, b_candidate, xs, h0):
     hs, updates, resets, candidates = _gru_loop(projections, w_gates[d:], w_candidate[d:], h0)
     return xs_by_time, hs, updates, resets, candidates
 
-
+# %% ../../nbs/14_layers_rnn.ipynb #825372ff
 @jax.custom_vjp
 def _gru_scan(w_gates, b_gates, w_candidate, b_candidate, xs, h0):
     "`gru_scan` on the four weight arrays, with the backward pass below."
@@ -123,7 +124,7 @@ def gru_scan(weights,  # GRU weights, Trax layout
     w_gates, b_gates, w_candidate, b_candidate = weights
     return _gru_scan(w_gates, b_gates, w_candidate, b_candidate, xs, h0)
 
-# %% ../../nbs/14_layers_rnn.ipynb #b14af8a4
+# %% ../../nbs/14_layers_rnn.ipynb #00e6a86f
 def _lstm_update(preactivations, c):  # (batch, 4n) and the memory (batch, n)
     "The LSTM gates applied to their pre-activations; returns the new memory and output."
     i, j, f, o = jnp.split(preactivations, 4, axis=-1)
@@ -158,14 +159,7 @@ def lstm_scan(weights,  # LSTM weights, Trax layout
     (c, h), hs = jax.lax.scan(step, tuple(jnp.split(state, 2, axis=-1)), projections)
     return jnp.swapaxes(hs, 0, 1), jnp.concatenate([c, h], axis=-1)
 
-# %% ../../nbs/14_layers_rnn.ipynb #34add72b
-def _check_units(n_units, layer):  # the requested width; the layer's name for the message
-    "Return `n_units` if it is a positive integer, else raise a `ValueError`."
-    if isinstance(n_units, bool) or not isinstance(n_units, int) or n_units <= 0:
-        raise ValueError(f"{layer}: n_units must be a positive integer; got {n_units!r}")
-    return n_units
-
-
+# %% ../../nbs/14_layers_rnn.ipynb #6f679437
 def _check_width(label, what, expected, array):  # names for the message, the expected last axis, the array
     "Raise a `ValueError` unless the last axis of `array` has `expected` entries."
     if array.shape[-1] != expected:
@@ -176,13 +170,13 @@ def _check_width(label, what, expected, array):  # names for the message, the ex
 class _RecurrentCell(Layer):
     "What GRUCell and LSTMCell share: two inputs and outputs, checks, and weights made at init."
 
-    def __init__(self, n_units, forget_bias, kernel_initializer, bias_initializer):
+    def __init__(self, n_units, forget_bias, kernel_initializer, bias_initializer, label):
         super().__init__(n_in=2, n_out=2)
-        self._n_units = _check_units(n_units, type(self).__name__)
+        self._n_units = check_int(n_units, f"{type(self).__name__}: n_units")
         self._forget_bias = forget_bias
         self._kernel_initializer = kernel_initializer
         self._bias_initializer = bias_initializer
-        self._label = self._name  # the name used in error messages; the enclosing GRU/LSTM sets its own
+        self._label = self._name if label is None else label  # the name used in error messages
 
     def _input_width(self):
         "The input width the current weights were made for."
@@ -195,7 +189,7 @@ class _RecurrentCell(Layer):
         _check_width(self._label, "inputs", self._input_width(), xs)
         _check_width(self._label, "a state", state_width, state)
 
-# %% ../../nbs/14_layers_rnn.ipynb #c698b18d
+# %% ../../nbs/14_layers_rnn.ipynb #69793369
 class GRUCell(_RecurrentCell):
     """A GRU cell (Trax 1.4.1): `(x, h) -> (h', h')`, with `h' = u*h + (1-u)*candidate`."""
 
@@ -203,8 +197,9 @@ class GRUCell(_RecurrentCell):
                  n_units,  # width of the state and of the output
                  forget_bias=0.0,  # added to the gate biases at init
                  kernel_initializer=RandomUniformInitializer(0.01),  # (shape, rng) -> matrix
-                 bias_initializer=RandomNormalInitializer(1e-6)):  # (shape, rng) -> bias
-        super().__init__(n_units, forget_bias, kernel_initializer, bias_initializer)
+                 bias_initializer=RandomNormalInitializer(1e-6),  # (shape, rng) -> bias
+                 label=None):  # name used in error messages (default: `GRUCell`)
+        super().__init__(n_units, forget_bias, kernel_initializer, bias_initializer, label)
 
     def forward(self, inputs):
         "One position: `(x (batch, d), h (batch, n))` to `(h', h')`."
@@ -231,7 +226,7 @@ class GRUCell(_RecurrentCell):
                         self._kernel_initializer((rows, n), rngs[2]),
                         self._bias_initializer((n,), rngs[3]))
 
-# %% ../../nbs/14_layers_rnn.ipynb #449771e7
+# %% ../../nbs/14_layers_rnn.ipynb #a195fa4f
 class LSTMCell(_RecurrentCell):
     """An LSTM cell (Trax 1.4.1): `(x, [c, h]) -> (h', [c', h'])`, gates split as input, new input, forget, output."""
 
@@ -239,8 +234,9 @@ class LSTMCell(_RecurrentCell):
                  n_units,  # width of the output; the state is twice as wide
                  forget_bias=1.0,  # added to the whole bias at init, as Trax does
                  kernel_initializer=GlorotUniformInitializer(),  # (shape, rng) -> matrix
-                 bias_initializer=RandomNormalInitializer(1e-6)):  # (shape, rng) -> bias
-        super().__init__(n_units, forget_bias, kernel_initializer, bias_initializer)
+                 bias_initializer=RandomNormalInitializer(1e-6),  # (shape, rng) -> bias
+                 label=None):  # name used in error messages (default: `LSTMCell`)
+        super().__init__(n_units, forget_bias, kernel_initializer, bias_initializer, label)
 
     def forward(self, inputs):
         "One position: `(x (batch, d), [c, h] (batch, 2n))` to `(h', [c', h'])`."
@@ -263,7 +259,7 @@ class LSTMCell(_RecurrentCell):
         self.weights = (self._kernel_initializer((x_signature.shape[-1] + n, 4 * n), rngs[0]),
                         self._bias_initializer((4 * n,), rngs[1]) + self._forget_bias)
 
-# %% ../../nbs/14_layers_rnn.ipynb #cca497fe
+# %% ../../nbs/14_layers_rnn.ipynb #e170eaf6
 def MakeZeroState(depth_multiplier=1):  # the state is this many times as wide as the input
     "A layer making a zero state `(batch, depth_multiplier * depth)` from a `(batch, length, depth)` input."
     def f(x):
@@ -273,19 +269,16 @@ def MakeZeroState(depth_multiplier=1):  # the state is this many times as wide a
         return jnp.zeros((x.shape[0], depth_multiplier * x.shape[-1]), dtype=jnp.float32)
     return Fn("MakeZeroState", f)
 
-# %% ../../nbs/14_layers_rnn.ipynb #885fafc1
+# %% ../../nbs/14_layers_rnn.ipynb #85c4a1b1
 class ScanCell(Scan):
     """Trax's `Scan(cell, axis=1, mode=mode)` for a recurrent cell, running the cell's hoisted loop."""
 
     def __init__(self,
                  cell,  # a GRUCell or LSTMCell (anything with `forward_sequence`)
-                 mode="train",  # 'train', 'eval' or 'predict' (keeps the last state between calls)
-                 label=None):  # name used in error messages (default: the cell's)
+                 mode="train"):  # 'train', 'eval' or 'predict' (keeps the last state between calls)
         super().__init__(cell, axis=1, mode=mode)
         self._name = "Scan"
         self._keeps_carry = mode == "predict"
-        if label is not None:
-            cell._label = label
 
     def forward(self, inputs):
         "Run the cell over `(xs (batch, length, d), initial state)`; returns `(outputs, last state)`."
@@ -297,30 +290,36 @@ class ScanCell(Scan):
         self.state = (cell_state, (last,) if self._keeps_carry else ())
         return ys, last
 
-# %% ../../nbs/14_layers_rnn.ipynb #02214237
+# %% ../../nbs/14_layers_rnn.ipynb #62df8574
 def GRU(n_units,  # width of the state and the output
-        mode="train"):  # 'train', 'eval', or 'predict' to run one position per call
+        mode="train",  # 'train', 'eval', or 'predict' to run one position per call
+        kernel_initializer=RandomUniformInitializer(0.01),  # the cell's matrices, (shape, rng) -> array
+        bias_initializer=RandomNormalInitializer(1e-6)):  # the cell's biases, (shape, rng) -> array
     "A GRU running along axis 1 of `(batch, length, d)` inputs, as Trax's `GRU`."
-    _check_units(n_units, "GRU")
+    n_units = check_int(n_units, "GRU: n_units")
     validate_mode(mode)
     name = f"GRU_{n_units}"
     return Serial(
         Branch([], MakeZeroState()),  # x -> x, zero state
-        ScanCell(GRUCell(n_units=n_units), mode=mode, label=name),
+        ScanCell(GRUCell(n_units, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
+                         label=name), mode=mode),
         Select([0], n_in=2),  # drop the final state
         name=name, sublayers_to_print=[])
 
-# %% ../../nbs/14_layers_rnn.ipynb #40569e35
+# %% ../../nbs/14_layers_rnn.ipynb #f752427e
 def LSTM(n_units,  # width of the output (the state is twice as wide)
          mode="train",  # 'train', 'eval', or 'predict' to run one position per call
          return_state=False,  # also return the last state `[c, h]`
-         initial_state=False):  # take the initial state from the stack instead of zeros
+         initial_state=False,  # take the initial state from the stack instead of zeros
+         kernel_initializer=GlorotUniformInitializer(),  # the cell's matrix, (shape, rng) -> array
+         bias_initializer=RandomNormalInitializer(1e-6)):  # the cell's bias, (shape, rng) -> array
     "An LSTM running along axis 1 of `(batch, length, d)` inputs, as Trax's `LSTM`."
-    _check_units(n_units, "LSTM")
+    n_units = check_int(n_units, "LSTM: n_units")
     validate_mode(mode)
     name = f"LSTM_{n_units}"
     layers = [] if initial_state else [Branch([], MakeZeroState(depth_multiplier=2))]
-    layers.append(ScanCell(LSTMCell(n_units=n_units), mode=mode, label=name))
+    cell = LSTMCell(n_units, kernel_initializer=kernel_initializer, bias_initializer=bias_initializer, label=name)
+    layers.append(ScanCell(cell, mode=mode))
     if not return_state:
         layers.append(Select([0], n_in=2))  # drop the final state
     return Serial(*layers, name=name, sublayers_to_print=[])

@@ -8,12 +8,11 @@ Docs: https://neurotic.github.io/neurotic/language_model.html.md"""
 __all__ = ['INITIALIZATIONS', 'CONFIG_FILENAME', 'GRULM', 'LMConfig', 'model_for', 'make_loop', 'train', 'load_trained',
            'held_out_log_perplexity', 'Writer']
 
-# %% ../../nbs/32_language_model.ipynb #7444bcaa
+# %% ../../nbs/32_language_model.ipynb #d0391a46
 import dataclasses
 import functools
 import itertools
 import json
-import math
 from pathlib import Path
 
 import jax
@@ -27,21 +26,12 @@ from .shakespeare import (
 from ..optimizers import Adam
 from ..shapes import ShapeDtype
 from ..supervised import lr_schedules
-from ..supervised.checkpoint import atomic_write, read_checkpoint, restore_tree
+from ..supervised.checkpoint import atomic_write
 from ..supervised.training import CHECKPOINT_FILENAME, EvalTask, Loop, TrainTask
+from ..validation import check_int, check_number
 
-# %% ../../nbs/32_language_model.ipynb #fe495a9e
+# %% ../../nbs/32_language_model.ipynb #377f2488
 INITIALIZATIONS = ("glorot", "trax")  # how GRULM's weights start; see below
-
-
-def _gru(n_units, mode, initialization):  # width; layer mode; one of INITIALIZATIONS
-    "Trax's `GRU` layer, with its kernels started as `initialization` says."
-    if initialization == "trax":
-        return tl.GRU(n_units, mode=mode)
-    name = f"GRU_{n_units}"  # the layers of tl.GRU, with a Glorot-uniform cell
-    cell = tl.GRUCell(n_units=n_units, kernel_initializer=tl.GlorotUniformInitializer())
-    return tl.Serial(tl.Branch([], tl.MakeZeroState()), tl.ScanCell(cell, mode=mode, label=name),
-                     tl.Select([0], n_in=2), name=name, sublayers_to_print=[])
 
 
 def GRULM(vocab_size: int = VOCAB_SIZE,  # symbols in and out
@@ -53,17 +43,20 @@ def GRULM(vocab_size: int = VOCAB_SIZE,  # symbols in and out
     "The original notebooks' GRU language model: shift, embed, GRUs, dense, log-softmax."
     if initialization not in INITIALIZATIONS:
         raise ValueError(f"initialization must be one of {INITIALIZATIONS}, got {initialization!r}")
-    embedding = (tl.Embedding(vocab_size, d_model) if initialization == "trax" else
-                 tl.Embedding(vocab_size, d_model, kernel_initializer=tl.RandomNormalInitializer(1.0)))
+    if initialization == "trax":
+        embedding, kernels = tl.Embedding(vocab_size, d_model), {}
+    else:
+        embedding = tl.Embedding(vocab_size, d_model, kernel_initializer=tl.RandomNormalInitializer(1.0))
+        kernels = dict(kernel_initializer=tl.GlorotUniformInitializer())
     return tl.Serial(
         tl.ShiftRight(mode=mode),
         embedding,
-        [_gru(d_model, mode, initialization) for _ in range(n_layers)],
+        [tl.GRU(d_model, mode=mode, **kernels) for _ in range(n_layers)],
         tl.Dense(vocab_size),
         tl.LogSoftmax(),
     )
 
-# %% ../../nbs/32_language_model.ipynb #e29ca1e4
+# %% ../../nbs/32_language_model.ipynb #9e893ef5
 CONFIG_FILENAME = "lm_config.json"  # the run's configuration, next to the checkpoint
 
 
@@ -84,16 +77,11 @@ class LMConfig:
     initialization: str = "glorot"    # how the weights start: 'glorot' or 'trax'
 
     def __post_init__(self):
-        for name in ("d_model", "n_layers", "batch_size", "n_held_out", "eval_batch_size"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"LMConfig.{name} must be a positive integer, got {value!r}")
-        if isinstance(self.warmup_steps, bool) or not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
-            raise ValueError(f"LMConfig.warmup_steps must be a non-negative integer, got {self.warmup_steps!r}")
+        for name in ("d_model", "n_layers", "batch_size", "n_held_out", "eval_batch_size", "warmup_steps"):
+            minimum = 0 if name == "warmup_steps" else 1
+            object.__setattr__(self, name, check_int(getattr(self, name), f"LMConfig.{name}", minimum=minimum))
         for name in ("learning_rate", "clip_grad_norm"):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"LMConfig.{name} must be a positive number, got {value!r}")
+            check_number(getattr(self, name), f"LMConfig.{name}", low=0, low_inclusive=False, finite=True)
         if self.initialization not in INITIALIZATIONS:
             raise ValueError(f"LMConfig.initialization must be one of {INITIALIZATIONS}, got {self.initialization!r}")
         object.__setattr__(self, "boundaries", tuple(self.boundaries))
@@ -111,13 +99,13 @@ class LMConfig:
             raise ValueError(f"unknown language-model settings: {', '.join(sorted(unknown))}")
         return cls(**values)
 
-# %% ../../nbs/32_language_model.ipynb #64da6bcb
+# %% ../../nbs/32_language_model.ipynb #303e8438
 def model_for(config: LMConfig,   # a run's configuration
               mode: str = "train"):  # 'train', 'eval' or 'predict'
     "The `GRULM` that `config` describes, in `mode`."
     return GRULM(d_model=config.d_model, n_layers=config.n_layers, mode=mode, initialization=config.initialization)
 
-# %% ../../nbs/32_language_model.ipynb #32650232
+# %% ../../nbs/32_language_model.ipynb #08cda38a
 def _held_out_cycle(lines, config):  # held-out lines; the run's configuration
     "Held-out batches (of the training batch size) over and over, for the loop's running evaluation."
     return itertools.cycle(list(lm_batches(lines, config.batch_size, config.boundaries,
@@ -161,7 +149,7 @@ def make_loop(config: LMConfig,                # the run's configuration
                 eval_model=model_for(config, "eval"),
                 eval_tasks=eval_task, output_dir=output_dir, random_seed=config.seed, **loop_options)
 
-# %% ../../nbs/32_language_model.ipynb #9ec7aedf
+# %% ../../nbs/32_language_model.ipynb #bf76cc45
 def train(config: LMConfig,              # the run's configuration
           n_steps: int,                  # training steps to run now
           output_dir=None,               # checkpoint directory; a checkpoint already there is continued
@@ -169,8 +157,7 @@ def train(config: LMConfig,              # the run's configuration
           **loop_options,                # further `Loop` arguments, e.g. `progress_bar=False`
           ) -> Loop:
     "Train `GRULM` on the plays' training lines for `n_steps` steps; returns the loop."
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}")
+    n_steps = check_int(n_steps, "n_steps")
     train_lines, held_out_lines = shakespeare_split(config.n_held_out, config.split_seed)
     loop = make_loop(config, train_lines, held_out_lines, output_dir, n_steps_per_checkpoint, **loop_options)
     loop.run(n_steps)
@@ -178,7 +165,7 @@ def train(config: LMConfig,              # the run's configuration
         loop.save_checkpoint()
     return loop
 
-# %% ../../nbs/32_language_model.ipynb #c8287390
+# %% ../../nbs/32_language_model.ipynb #2f7ad568
 def load_trained(output_dir):  # a directory written by `train`
     "The configuration and the trained weights found in `output_dir`."
     output_dir = Path(output_dir)
@@ -190,11 +177,11 @@ def load_trained(output_dir):  # a directory written by `train`
         raise FileNotFoundError(f"{output_dir} has a checkpoint but no {CONFIG_FILENAME}; "
                                 "it was not written by neurotic.nlp.language_model.train")
     config = LMConfig.from_json(config_path.read_text())
-    template, _ = model_for(config).init(ShapeDtype((1, 1), numpy.int32))
-    manifest, trees = read_checkpoint(checkpoint)
-    return config, restore_tree(checkpoint, manifest, trees.get("weights", []), "weights", template)
+    weights, _ = model_for(config).init_from_file(checkpoint, weights_only=True,
+                                                  input_signature=ShapeDtype((1, 1), numpy.int32))
+    return config, weights
 
-# %% ../../nbs/32_language_model.ipynb #5076892d
+# %% ../../nbs/32_language_model.ipynb #016cfcdc
 def _forward(model):  # a model in 'eval' or 'train' mode
     "A compiled function (weights, ids) -> log-probabilities, (batch, length, vocab)."
     state, rng = model.state, jax.random.PRNGKey(0)  # the model has no randomness outside dropout
@@ -223,7 +210,7 @@ def held_out_log_perplexity(config: LMConfig,  # the run's configuration
         total, count = total + batch_total, count + batch_count
     return -total / count
 
-# %% ../../nbs/32_language_model.ipynb #1ebc66cb
+# %% ../../nbs/32_language_model.ipynb #05498746
 class Writer:
     "A predict-mode copy of a trained `GRULM` that continues prompts one character at a time."
 
@@ -254,10 +241,8 @@ class Writer:
               seed: int = 0,              # seed of the sampling key
               ) -> str:
         "The characters that follow `prompt`, up to the end of the line or `length` characters."
-        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-            raise ValueError(f"length must be a positive integer, got {length!r}")
-        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature >= 0):
-            raise ValueError(f"temperature must be 0 (greedy) or a positive number, got {temperature!r}")
+        length = check_int(length, "length")
+        check_number(temperature, "temperature", low=0, finite=True)
         prompt_ids = encode(prompt, strict=True)
         log_probs, state = self.read([PAD_ID] + prompt_ids)
         next_log_probs, key, written = log_probs[-1], jax.random.PRNGKey(seed), []

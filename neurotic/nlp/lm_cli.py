@@ -8,15 +8,16 @@ Docs: https://neurotic.github.io/neurotic/lm_cli.html.md"""
 __all__ = ['DEFAULT_OUTPUT_DIR', 'DEMO', 'DEMO_STEPS', 'DEFAULT_TEMPERATURE', 'build_parser', 'run_train', 'run_evaluate',
            'run_generate', 'main']
 
-# %% ../../nbs/33_lm_cli.ipynb #1a4956bf
+# %% ../../nbs/33_lm_cli.ipynb #396bc4c5
 import argparse
-import dataclasses
 import math
-import sys
 import time
 from pathlib import Path
 
-# %% ../../nbs/33_lm_cli.ipynb #53be3f81
+from ..command_line import non_negative_number, positive_int, positive_number, run_command
+from ..validation import check_int
+
+# %% ../../nbs/33_lm_cli.ipynb #17845bef
 DEFAULT_OUTPUT_DIR = "runs/lm"  # where runs go unless --output-dir says otherwise
 DEMO = dict(d_model=256, n_layers=2, batch_size=32, learning_rate=5e-3, warmup_steps=50,
             boundaries=(32, 48, 64))  # `train`'s defaults: three buckets, as compiling is a large part of a short run
@@ -24,47 +25,17 @@ DEMO_STEPS = 600  # about a minute and a half on two CPU cores
 DEFAULT_TEMPERATURE = 0.7  # sampling; greedy choice (0) soon repeats itself
 
 
-def _positive_int(text):  # the option's text
-    "An integer above zero, for argparse."
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
-def _temperature(text):  # the option's text
-    "Zero (greedy) or a positive finite number, for argparse."
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (greedy) or a positive number, got {text!r}")
-    return value
-
-
 def _buckets(text):  # the option's text, e.g. '32,48,64'
-    "Increasing positive padded lengths, for argparse."
+    "argparse type: increasing positive padded lengths."
     try:
-        values = tuple(int(part) for part in text.split(","))
+        values = tuple(check_int(int(part), "length") for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be comma-separated integers, got {text!r}") from None
-    if values[0] < 1 or list(values) != sorted(set(values)):
-        raise argparse.ArgumentTypeError(f"must be increasing positive lengths, got {text!r}")
+        raise argparse.ArgumentTypeError(f"must be comma-separated positive integers; got {text!r}") from None
+    if list(values) != sorted(set(values)):
+        raise argparse.ArgumentTypeError(f"must be increasing lengths; got {text!r}")
     return values
 
-
-def _positive_float(text):  # the option's text
-    "A positive finite number, for argparse."
-    value = _temperature(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
-    return value
-
-
+# %% ../../nbs/33_lm_cli.ipynb #bc972a28
 def build_parser() -> argparse.ArgumentParser:
     "The parser of `neurotic-lm` and its three subcommands."
     parser = argparse.ArgumentParser(prog="neurotic-lm", description=(
@@ -76,31 +47,31 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"directory of the run's checkpoint and settings (default: {DEFAULT_OUTPUT_DIR})")
 
     train = commands.add_parser("train", parents=[common], help="train, or continue training, and checkpoint")
-    train.add_argument("--steps", type=_positive_int, default=DEMO_STEPS,
+    train.add_argument("--steps", type=positive_int, default=DEMO_STEPS,
                        help=f"training steps to run now (default: {DEMO_STEPS})")
-    train.add_argument("--d-model", type=_positive_int, help=f"embedding width and GRU units (default: {DEMO['d_model']})")
-    train.add_argument("--layers", type=_positive_int, help=f"GRU layers (default: {DEMO['n_layers']})")
-    train.add_argument("--batch-size", type=_positive_int, help=f"lines per batch (default: {DEMO['batch_size']})")
-    train.add_argument("--learning-rate", type=_positive_float,
+    train.add_argument("--d-model", type=positive_int, help=f"embedding width and GRU units (default: {DEMO['d_model']})")
+    train.add_argument("--layers", type=positive_int, help=f"GRU layers (default: {DEMO['n_layers']})")
+    train.add_argument("--batch-size", type=positive_int, help=f"lines per batch (default: {DEMO['batch_size']})")
+    train.add_argument("--learning-rate", type=positive_number,
                        help=f"Adam's learning rate after warm-up (default: {DEMO['learning_rate']})")
     train.add_argument("--seed", type=int, help="seed of the weights and the data order (default: 0)")
     train.add_argument("--buckets", type=_buckets, help="padded line lengths, e.g. 64 (one compilation) or "
                        "16,32,40,48,56,64 (less padding); lines longer than the last are cut (default: 32,48,64)")
-    train.add_argument("--checkpoint-every", type=_positive_int, default=100,
+    train.add_argument("--checkpoint-every", type=positive_int, default=100,
                        help="steps between checkpoints and progress lines (default: 100)")
 
     commands.add_parser("evaluate", parents=[common], help="print the held-out log perplexity and perplexity")
 
     generate = commands.add_parser("generate", parents=[common], help="continue a prompt to the end of its line")
     generate.add_argument("--prompt", default="", help="start of the line (default: empty, a line from scratch)")
-    generate.add_argument("--length", type=_positive_int, default=200, help="most characters to write (default: 200)")
-    generate.add_argument("--temperature", type=_temperature, default=DEFAULT_TEMPERATURE,
+    generate.add_argument("--length", type=positive_int, default=200, help="most characters to write (default: 200)")
+    generate.add_argument("--temperature", type=non_negative_number, default=DEFAULT_TEMPERATURE,
                           help=f"0 for the likeliest character each time, above 0 to sample "
                                f"(default: {DEFAULT_TEMPERATURE})")
     generate.add_argument("--seed", type=int, default=0, help="seed of the sampling (default: 0)")
     return parser
 
-# %% ../../nbs/33_lm_cli.ipynb #8e8e4193
+# %% ../../nbs/33_lm_cli.ipynb #394e05d7
 _TRAIN_OPTIONS = {"d_model": "d_model", "layers": "n_layers", "batch_size": "batch_size",
                   "learning_rate": "learning_rate", "seed": "seed", "buckets": "boundaries"}  # option -> LMConfig field
 
@@ -158,9 +129,4 @@ def main(argv=None):  # arguments without the program name (default: the command
     "Run `neurotic-lm`; returns the exit status (0, or 1 after an error it explains)."
     args = build_parser().parse_args(argv)
     command = {"train": run_train, "evaluate": run_evaluate, "generate": run_generate}[args.command]
-    try:
-        command(args)
-    except (ValueError, LookupError, OSError) as error:  # bad settings, missing data or files, damaged files
-        print(f"neurotic-lm {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command(f"neurotic-lm {args.command}", lambda: command(args))

@@ -6,14 +6,16 @@ Docs: https://neurotic.github.io/neurotic/shakespeare.html.md"""
 
 # %% auto #0
 __all__ = ['HELD_OUT_LINES', 'SPLIT_SEED', 'VOCAB_SIZE', 'PAD_ID', 'EOL_ID', 'UNKNOWN_ID', 'BOUNDARIES', 'play_lines',
-           'load_lines', 'split_lines', 'shakespeare_split', 'encode', 'encode_line', 'decode', 'bucket_length',
-           'pad_batch', 'lm_batches']
+           'load_lines', 'split_lines', 'shakespeare_split', 'encode', 'encode_line', 'decode', 'lm_batches']
 
 # %% ../../nbs/31_shakespeare.ipynb #55993f45
 from collections.abc import Iterator, Sequence
 
 import numpy
 from nltk.corpus import shakespeare
+
+from ..data import bucket_index, check_boundaries, pad_to_max_dims
+from ..validation import check_int
 
 # %% ../../nbs/31_shakespeare.ipynb #f8b84bda
 _PLAYS = ("a_and_c.xml", "dream.xml", "hamlet.xml", "j_caesar.xml",
@@ -55,7 +57,8 @@ def split_lines(lines: Sequence[str],             # all lines
                 seed: int = SPLIT_SEED,            # seed of the permutation that picks them
                 ) -> tuple[list[str], list[str]]:
     "Split `lines` into (training lines, held-out lines) with a seeded draw; each keeps the corpus order."
-    if not 0 < n_held_out < len(lines):
+    n_held_out = check_int(n_held_out, "n_held_out")
+    if n_held_out >= len(lines):
         raise ValueError(f"n_held_out must lie between 1 and {len(lines) - 1}, got {n_held_out}")
     held_out = numpy.zeros(len(lines), bool)
     held_out[numpy.random.default_rng(seed).permutation(len(lines))[:n_held_out]] = True
@@ -111,24 +114,6 @@ def decode(ids) -> str:  # token ids, e.g. a list or a 1-d array
 # %% ../../nbs/31_shakespeare.ipynb #1e96ce13
 BOUNDARIES = (16, 32, 40, 48, 56, 64)  # padded lengths; the last is the longest line kept
 
-
-def bucket_length(length: int,                             # ids in a line, end of line included
-                  boundaries: Sequence[int] = BOUNDARIES,  # increasing padded lengths
-                  ) -> int:
-    "The smallest boundary that holds `length` ids (the last boundary for longer lines, which are cut)."
-    return next((b for b in boundaries if b >= length), boundaries[-1])
-
-
-def pad_batch(sequences: Sequence[Sequence[int]],  # id sequences, each at most `length` long
-              length: int,                         # padded length
-              rows: int | None = None,             # rows of the batch; extra rows are all padding
-              ) -> numpy.ndarray:
-    "An int32 array (rows, length) holding the sequences, padded with `PAD_ID`."
-    batch = numpy.full((rows or len(sequences), length), PAD_ID, numpy.int32)
-    for row, ids in enumerate(sequences):
-        batch[row, :len(ids)] = ids[:length]
-    return batch
-
 # %% ../../nbs/31_shakespeare.ipynb #4442b8d0
 def lm_batches(lines: Sequence[str],                  # text lines
                batch_size: int,                       # rows per batch
@@ -138,21 +123,20 @@ def lm_batches(lines: Sequence[str],                  # text lines
                seed: int = 0,                         # seed of the shuffling
                ) -> Iterator[tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]]:
     "Yield (inputs, targets, mask) batches of encoded lines; inputs and targets are the same padded ids."
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch_size = check_int(batch_size, "batch_size")
     if not lines:
         raise ValueError("lm_batches needs at least one line")
-    if list(boundaries) != sorted(set(boundaries)) or boundaries[0] < 1:
-        raise ValueError(f"boundaries must be increasing positive lengths, got {tuple(boundaries)}")
-    encoded = [encode_line(line) for line in lines]
+    boundaries = check_boundaries(boundaries)
+    encoded = [numpy.array(encode_line(line)[:boundaries[-1]], numpy.int32) for line in lines]  # long lines cut
+    blank = numpy.zeros(0, numpy.int32)  # a row of pure padding
     rng = numpy.random.default_rng(seed)
     while True:
         order = rng.permutation(len(encoded)) if shuffle else numpy.arange(len(encoded))
-        buckets = {b: [] for b in boundaries}
+        buckets = [[] for _ in boundaries]
         for index in order:
-            buckets[bucket_length(len(encoded[index]), boundaries)].append(encoded[index])
+            buckets[bucket_index(len(encoded[index]), boundaries)].append(encoded[index])
         batches = []
-        for length, members in buckets.items():
+        for length, members in zip(boundaries, buckets):
             stop = len(members) if not infinite else len(members) - len(members) % batch_size
             batches += [(length, members[i:i + batch_size]) for i in range(0, stop, batch_size)]
         if not batches:
@@ -160,7 +144,8 @@ def lm_batches(lines: Sequence[str],                  # text lines
                              "use a smaller batch_size or infinite=False")
         for index in (rng.permutation(len(batches)) if shuffle else range(len(batches))):
             length, members = batches[index]
-            ids = pad_batch(members, length, rows=batch_size)
+            rows = members + [blank] * (batch_size - len(members))
+            ids = pad_to_max_dims(rows, boundary=length, strict_pad_on_len=True)  # (batch_size, length)
             yield ids, ids, (ids != PAD_ID).astype(numpy.float32)
         if not infinite:
             return

@@ -8,20 +8,8 @@ Docs: https://neurotic.github.io/neurotic/supervised_api.html.md"""
 __all__ = []
 
 # %% ../../nbs/19a_supervised_api.ipynb #03f722ca
-import importlib
+from .. import _lazy_submodules
 
 # %% ../../nbs/19a_supervised_api.ipynb #29897906
-_SUBMODULES = ("training", "lr_schedules", "checkpoint")
-
-
-def __getattr__(name):
-    "Import a submodule the first time it is asked for."
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"{__name__}.{name}")
-        globals()[name] = module  # later lookups skip this function
-        return module
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(_SUBMODULES))
+_SUBMODULES = {name: name for name in ("training", "lr_schedules", "checkpoint")}
+__getattr__, __dir__ = _lazy_submodules(__name__, _SUBMODULES)

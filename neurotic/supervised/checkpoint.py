@@ -8,7 +8,7 @@ Docs: https://neurotic.github.io/neurotic/checkpoints.html.md"""
 __all__ = ['FORMAT_VERSION', 'MANIFEST_KEY', 'CheckpointError', 'describe_tree', 'atomic_write', 'save_checkpoint',
            'read_checkpoint', 'restore_tree', 'restore_model']
 
-# %% ../../nbs/18b_checkpoints.ipynb #b755eee4
+# %% ../../nbs/18b_checkpoints.ipynb #2d297d3b
 import contextlib
 import json
 import os
@@ -19,8 +19,11 @@ from pathlib import Path
 
 import jax
 import numpy as np
+from fastcore.basics import patch
 
-# %% ../../nbs/18b_checkpoints.ipynb #4b976cd1
+from ..layers.base import Layer
+
+# %% ../../nbs/18b_checkpoints.ipynb #4be45fe8
 FORMAT_VERSION = 1
 MANIFEST_KEY = "__manifest__"
 
@@ -36,7 +39,7 @@ def describe_tree(tree):  # a pytree of arrays
              "dtype": str(np.dtype(leaf.dtype) if hasattr(leaf, "dtype") else np.asarray(leaf).dtype)}
             for path, leaf in leaves_with_paths]
 
-# %% ../../nbs/18b_checkpoints.ipynb #89f00138
+# %% ../../nbs/18b_checkpoints.ipynb #10b0c345
 def _plain_array(leaf, where):  # an array-like leaf; `where` names it in errors
     "The leaf as a NumPy array of numbers (object arrays would be pickled, so they are refused)."
     array = np.asarray(leaf)
@@ -80,7 +83,7 @@ def save_checkpoint(path,  # destination file, e.g. `output_dir/model.ckpt.npz`
         np.savez(f, **arrays)
     return Path(path)
 
-# %% ../../nbs/18b_checkpoints.ipynb #446fdecc
+# %% ../../nbs/18b_checkpoints.ipynb #b0799208
 def read_checkpoint(path):  # a file written by `save_checkpoint`
     "The manifest and the arrays of each tree: `(manifest, {name: [leaf, ...]})`."
     path = Path(path)
@@ -118,7 +121,7 @@ def read_checkpoint(path):  # a file written by `save_checkpoint`
         trees[name] = leaves
     return manifest, trees
 
-# %% ../../nbs/18b_checkpoints.ipynb #c7b65e79
+# %% ../../nbs/18b_checkpoints.ipynb #9d407680
 def restore_tree(path,  # the checkpoint file, named in errors
                  manifest,  # from `read_checkpoint`
                  leaves,  # the tree's arrays, from `read_checkpoint`
@@ -140,11 +143,27 @@ def restore_tree(path,  # the checkpoint file, named in errors
                 f"{tuple(got['shape'])} and dtype {got['dtype']}; it was saved from a different model or optimizer")
     return jax.tree.unflatten(jax.tree.structure(template), [jax.numpy.asarray(leaf) for leaf in leaves])
 
-# %% ../../nbs/18b_checkpoints.ipynb #463a0a1d
+# %% ../../nbs/18b_checkpoints.ipynb #8decc4d9
 def restore_model(model,  # an initialised layer of the same architecture as the saved one
-                  path):  # a checkpoint written by the training loop
-    "Set `model.weights` and `model.state` from the checkpoint at `path`; returns the model."
+                  path,  # a checkpoint written by the training loop
+                  weights_only: bool = False):  # restore only the weights and leave the state as it is
+    "Set `model.weights` (and `model.state`, unless `weights_only`) from the checkpoint at `path`; returns the model."
     manifest, trees = read_checkpoint(path)
     model.weights = restore_tree(path, manifest, trees.get("weights", []), "weights", model.weights)
-    model.state = restore_tree(path, manifest, trees.get("state", []), "state", model.state)
+    if not weights_only:
+        model.state = restore_tree(path, manifest, trees.get("state", []), "state", model.state)
     return model
+
+# %% ../../nbs/18b_checkpoints.ipynb #ddd851e4
+@patch
+def init_from_file(self: Layer,
+                   file_name,  # a checkpoint written by `Loop` (or by `save_checkpoint` with these trees)
+                   weights_only: bool = False,  # restore only the weights; the state stays as `init` made it
+                   input_signature=None):  # inputs to initialise for first; None: the layer is initialised already
+    "Set the layer's weights and state from the checkpoint `file_name`; returns `(weights, state)`."
+    if input_signature is not None:
+        self.init(input_signature)
+    elif not self._init_done and not jax.tree.leaves(self.weights):
+        raise ValueError(f"{self.name} has no weights to restore into: pass input_signature=, or call init first")
+    restore_model(self, file_name, weights_only)
+    return self.weights, self.state

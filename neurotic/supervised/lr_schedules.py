@@ -7,10 +7,10 @@ Docs: https://neurotic.github.io/neurotic/lr_schedules.html.md"""
 # %% auto #0
 __all__ = ['BodyAndTail', 'constant', 'warmup', 'warmup_and_rsqrt_decay']
 
-# %% ../../nbs/18a_lr_schedules.ipynb #c22b6b09
+# %% ../../nbs/18a_lr_schedules.ipynb #8ad8f92c
 import math
 
-# %% ../../nbs/18a_lr_schedules.ipynb #4b964122
+# %% ../../nbs/18a_lr_schedules.ipynb #038909b2
 class BodyAndTail:
     "A linear ramp, a constant body and an optional decaying tail, as a function of the step."
 
@@ -35,7 +35,7 @@ class BodyAndTail:
             return self._tail_fn(step, self._tail_start, self._body_value)
         return self._body_value
 
-# %% ../../nbs/18a_lr_schedules.ipynb #62a71ad7
+# %% ../../nbs/18a_lr_schedules.ipynb #661962b5
 def _rsqrt_tail(step, tail_start, body_value):
     "Reciprocal-square-root decay that equals `body_value` at `tail_start`."
     return body_value * math.sqrt(tail_start) / math.sqrt(step)

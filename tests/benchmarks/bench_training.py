@@ -23,8 +23,6 @@ Usage: python tests/benchmarks/bench_training.py [--rounds N] [--strict]
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import os
 import statistics
 import sys
@@ -156,7 +154,6 @@ def adam_update_alone(model, inputs) -> Timing:
 
 
 def language_model(rounds: int) -> list[bool]:
-    import jax
     import numpy as np
     from neurotic import layers as tl
     from neurotic import optimizers

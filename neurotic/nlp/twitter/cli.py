@@ -6,42 +6,28 @@ Docs: https://neurotic.github.io/neurotic/sentiment_cli.html.md"""
 
 # %% auto #0
 __all__ = ['DEFAULT_OUTPUT_DIR', 'DEFAULT_STEPS', 'DEFAULT_BATCH_SIZE', 'DEFAULT_LEARNING_RATE', 'VOCABULARY_FILENAME',
-           'SETTINGS_FILENAME', 'MODEL_FILES', 'UsageError', 'load_trained', 'train', 'evaluate', 'predict_texts',
-           'build_parser', 'main']
+           'SETTINGS_FILENAME', 'MODEL_FILES', 'load_trained', 'train', 'evaluate', 'predict_texts', 'build_parser',
+           'main']
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #95787357
+# %% ../../../nbs/24_sentiment_cli.ipynb #3024325b
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
 
-import numpy
+from ...command_line import UsageError, positive_int, positive_number, run_command
 
-from ..corpora import MissingDataError, default_corpus
-from .evaluation import SENTIMENTS, sentence_log_probabilities, test_model
-from .model import classifier
-from .sentiment_network import SentimentNetwork
-from .tensor_generator import TensorBuilder, TensorGenerator
-from ...shapes import ShapeDtype
-from ...supervised import checkpoint
-from ...supervised.training import CHECKPOINT_FILENAME
-
-# %% ../../../nbs/24_sentiment_cli.ipynb #5a2cc4bf
+# %% ../../../nbs/24_sentiment_cli.ipynb #625bfbdb
 DEFAULT_OUTPUT_DIR = "runs/sentiment"  # where models go unless --output-dir says otherwise (runs/ holds the language model too)
 DEFAULT_STEPS = 1000  # training steps
 DEFAULT_BATCH_SIZE = 64  # texts per training batch, half positive and half negative
 DEFAULT_LEARNING_RATE = 0.001  # Adam's step size
 VOCABULARY_FILENAME = "vocabulary.json"
 SETTINGS_FILENAME = "settings.json"
-MODEL_FILES = (CHECKPOINT_FILENAME, VOCABULARY_FILENAME, SETTINGS_FILENAME)
+MODEL_FILES = ("model.ckpt.npz", VOCABULARY_FILENAME, SETTINGS_FILENAME)  # the first is the training loop's checkpoint
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #322b89a2
-class UsageError(Exception):
-    "A problem with the command's input, reported as one line without a traceback."
-
-
+# %% ../../../nbs/24_sentiment_cli.ipynb #0f299030
 def _model_folder(output_dir) -> Path:  # the folder given as --output-dir
     "The folder of a trained model, or a `UsageError` saying it is missing."
     folder = Path(output_dir).expanduser()
@@ -54,10 +40,15 @@ def _model_folder(output_dir) -> Path:  # the folder given as --output-dir
                              f"(train one with: neurotic-sentiment train --output-dir {folder})")
     return folder
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #c5322eec
+# %% ../../../nbs/24_sentiment_cli.ipynb #69d1d734
 def load_trained(output_dir,  # the folder `train` wrote
                  ) -> tuple:
     "The model, converter and settings saved in `output_dir`: `(model, converter, settings)`."
+    import numpy
+    from neurotic.nlp.twitter.model import classifier
+    from neurotic.nlp.twitter.tensor_generator import TensorBuilder
+    from neurotic.shapes import ShapeDtype
+    from neurotic.supervised.checkpoint import CheckpointError
     folder = _model_folder(output_dir)
     try:
         settings = json.loads((folder / SETTINGS_FILENAME).read_text(encoding="utf-8"))
@@ -72,19 +63,17 @@ def load_trained(output_dir,  # the folder `train` wrote
         raise UsageError(f"{folder / VOCABULARY_FILENAME} has {len(converter.vocabulary)} ids, but the model "
                          f"was trained with {sizes['vocabulary_size']}; the files come from different models")
     model = classifier(sizes["vocabulary_size"], sizes["embedding_dimension"], sizes["output_dimension"])
-    template_weights, template_state = model.init(ShapeDtype((1, 8), numpy.int32))
-    path = folder / CHECKPOINT_FILENAME
     try:
-        manifest, arrays = checkpoint.read_checkpoint(path)
-        model.weights = checkpoint.restore_tree(path, manifest, arrays.get("weights", []), "weights", template_weights)
-        model.state = checkpoint.restore_tree(path, manifest, arrays.get("state", []), "state", template_state)
-    except checkpoint.CheckpointError as error:
+        model.init_from_file(folder / MODEL_FILES[0], input_signature=ShapeDtype((1, 8), numpy.int32))
+    except CheckpointError as error:
         raise UsageError(str(error)) from None
     return model, converter, settings
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #7901f218
+# %% ../../../nbs/24_sentiment_cli.ipynb #9c7987b1
 def _validation_accuracy(converter, model) -> tuple:
     "Accuracy over every validation text, and how many there are."
+    from neurotic.nlp.twitter.evaluation import test_model
+    from neurotic.nlp.twitter.tensor_generator import TensorGenerator
     texts = TensorGenerator(converter, converter.positive_validation, converter.negative_validation,
                             batch_size=64, shuffle=False, infinite=False)
     return test_model(texts, model), len(converter.positive_validation) + len(converter.negative_validation)
@@ -99,6 +88,10 @@ def train(corpus=None,  # NLTK corpus name or path; None: the project's default 
           overwrite: bool = False,  # replace a model already in output_dir
           ) -> dict:
     "Train the classifier, save it in `output_dir`, and return its settings (with the validation accuracy)."
+    from neurotic.nlp.corpora import default_corpus
+    from neurotic.nlp.twitter.sentiment_network import SentimentNetwork
+    from neurotic.nlp.twitter.tensor_generator import TensorBuilder, TensorGenerator
+    from neurotic.supervised.checkpoint import atomic_write
     folder = Path(output_dir).expanduser()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--output-dir {folder} is a file, not a folder")
@@ -130,13 +123,13 @@ def train(corpus=None,  # NLTK corpus name or path; None: the project's default 
                     steps=loop.step, batch_size=batch_size, learning_rate=learning_rate, seed=seed,
                     validation_accuracy=round(accuracy, 6), validation_texts=n_texts,
                     training_seconds=round(seconds, 1))
-    with checkpoint.atomic_write(folder / SETTINGS_FILENAME, "w", encoding="utf-8") as f:
+    with atomic_write(folder / SETTINGS_FILENAME, "w", encoding="utf-8") as f:
         f.write(json.dumps(settings, indent=1) + "\n")
     print(f"trained {loop.step} steps in {seconds:.1f} s; validation accuracy {accuracy:.4f} on {n_texts:,} texts")
     print(f"saved {', '.join(MODEL_FILES)} in {folder}")
     return settings
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #785b290f
+# %% ../../../nbs/24_sentiment_cli.ipynb #af7c5194
 def evaluate(output_dir=DEFAULT_OUTPUT_DIR,  # the folder `train` wrote
              corpus=None,  # corpus to take the validation slice from; None: the training corpus
              ) -> float:
@@ -147,48 +140,25 @@ def evaluate(output_dir=DEFAULT_OUTPUT_DIR,  # the folder `train` wrote
     print(f"validation accuracy: {accuracy:.4f} on {n_texts:,} texts of {converter.corpus}")
     return accuracy
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #2ca0f18f
+# %% ../../../nbs/24_sentiment_cli.ipynb #157965cb
 def predict_texts(texts,  # the texts to classify
                   output_dir=DEFAULT_OUTPUT_DIR,  # the folder `train` wrote
                   ) -> list:
     "Print and return `(class id, sentiment, probability of positive, text)` for each text."
+    from neurotic.nlp.twitter.evaluation import predict_many
     model, converter, _ = load_trained(output_dir)
-    results = []
-    for text in texts:
-        log_probabilities = sentence_log_probabilities(text, model, converter)
-        label = int(log_probabilities[1] > log_probabilities[0])
-        results.append((label, SENTIMENTS[label], float(numpy.exp(log_probabilities[1])), text))
-        print(f"{SENTIMENTS[label]}\t{results[-1][2]:.3f}\t{text}")
+    texts = list(texts)
+    results = [(*prediction, text) for prediction, text in zip(predict_many(texts, model, converter), texts)]
+    for _, sentiment, probability, text in results:
+        print(f"{sentiment}\t{probability:.3f}\t{text}")
     return results
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #8dc8f847
-def _positive_int(text: str) -> int:
-    "argparse type: a whole number of at least 1."
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _even_batch(text: str) -> int:
+# %% ../../../nbs/24_sentiment_cli.ipynb #206e4f37
+def _even_batch(text: str) -> int:  # the option's text
     "argparse type: a positive even batch size."
-    value = _positive_int(text)
+    value = positive_int(text)
     if value % 2:
-        raise argparse.ArgumentTypeError(f"must be even (half positive, half negative), got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    "argparse type: a number above zero."
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not value > 0 or not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"must be even (half positive, half negative); got {value}")
     return value
 
 
@@ -203,12 +173,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     train_parser = commands.add_parser("train", help="train a model and save it")
     train_parser.add_argument("--corpus", help=corpus_help)
-    train_parser.add_argument("--steps", type=_positive_int, default=DEFAULT_STEPS,
+    train_parser.add_argument("--steps", type=positive_int, default=DEFAULT_STEPS,
                               help=f"training steps (default: {DEFAULT_STEPS})")
     train_parser.add_argument("--output-dir", **output)
     train_parser.add_argument("--batch-size", type=_even_batch, default=DEFAULT_BATCH_SIZE,
                               help=f"texts per batch, even (default: {DEFAULT_BATCH_SIZE})")
-    train_parser.add_argument("--learning-rate", type=_positive_float, default=DEFAULT_LEARNING_RATE,
+    train_parser.add_argument("--learning-rate", type=positive_number, default=DEFAULT_LEARNING_RATE,
                               help=f"Adam's learning rate (default: {DEFAULT_LEARNING_RATE})")
     train_parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     train_parser.add_argument("--overwrite", action="store_true", help="replace a model already in the folder")
@@ -222,23 +192,23 @@ def build_parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("--output-dir", **output)
     return parser
 
-# %% ../../../nbs/24_sentiment_cli.ipynb #711095c5
+# %% ../../../nbs/24_sentiment_cli.ipynb #5a739fe8
+def _run(args):  # the parsed arguments
+    "Run the subcommand `args` names."
+    if args.command == "train":
+        train(args.corpus, args.steps, args.output_dir, args.batch_size, args.learning_rate, args.seed,
+              args.overwrite)
+    elif args.command == "evaluate":
+        evaluate(args.output_dir, args.corpus)
+    else:
+        texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        if not texts:
+            raise UsageError("nothing to classify: give texts as arguments or one per line on stdin")
+        predict_texts(texts, args.output_dir)
+
+
 def main(argv=None,  # the arguments (default: sys.argv[1:])
          ) -> int:
     "Run `neurotic-sentiment`; returns the exit status."
     args = build_parser().parse_args(argv)
-    try:
-        if args.command == "train":
-            train(args.corpus, args.steps, args.output_dir, args.batch_size, args.learning_rate, args.seed,
-                  args.overwrite)
-        elif args.command == "evaluate":
-            evaluate(args.output_dir, args.corpus)
-        else:
-            texts = args.texts or [line.rstrip("\n") for line in sys.stdin if line.strip()]
-            if not texts:
-                raise UsageError("nothing to classify: give texts as arguments or one per line on stdin")
-            predict_texts(texts, args.output_dir)
-    except (UsageError, MissingDataError, FileNotFoundError, ValueError) as error:
-        print(f"neurotic-sentiment: error: {error}", file=sys.stderr)
-        return 1
-    return 0
+    return run_command("neurotic-sentiment", lambda: _run(args))

@@ -7,13 +7,14 @@ Docs: https://neurotic.github.io/neurotic/sentiment_model.html.md"""
 # %% auto #0
 __all__ = ['Layer', 'Relu', 'Dense', 'classifier', 'gru_classifier']
 
-# %% ../../../nbs/21_sentiment_model.ipynb #8fa9a937
+# %% ../../../nbs/21_sentiment_model.ipynb #cb0f3fdb
 from dataclasses import dataclass
 
 from ... import fastmath
 from ... import layers as trax_layers
+from ...validation import check_int, check_number
 
-# %% ../../../nbs/21_sentiment_model.ipynb #f84237ae
+# %% ../../../nbs/21_sentiment_model.ipynb #f4f7042f
 class Layer:
     "Base class of the hand-written teaching layers: subclasses supply `forward` and `init_weights_and_state`."
     weights = None  # set by `init_weights_and_state`; layers without weights leave it alone
@@ -37,7 +38,7 @@ class Layer:
         "Run the layer: the same as `forward(x)`."
         return self.forward(x)
 
-# %% ../../../nbs/21_sentiment_model.ipynb #30e64165
+# %% ../../../nbs/21_sentiment_model.ipynb #571a7b0c
 class Relu(Layer):
     "The rectified linear unit, max(0, x) element-wise."
 
@@ -50,7 +51,7 @@ class Relu(Layer):
         "Nothing to create: ReLU has no weights."
         return self.weights
 
-# %% ../../../nbs/21_sentiment_model.ipynb #daea18c4
+# %% ../../../nbs/21_sentiment_model.ipynb #cdf1c40d
 @dataclass
 class Dense(Layer):
     "A fully connected layer without bias: `x @ W`, with `W` drawn from N(0, init_stdev^2)."
@@ -58,10 +59,8 @@ class Dense(Layer):
     init_stdev: float = 0.1  # standard deviation of the initial weights
 
     def __post_init__(self):
-        if isinstance(self.n_units, bool) or not isinstance(self.n_units, int) or self.n_units < 1:
-            raise ValueError(f"Dense needs a positive integer n_units; got {self.n_units!r}")
-        if not self.init_stdev > 0:
-            raise ValueError(f"Dense needs a positive init_stdev; got {self.init_stdev!r}")
+        self.n_units = check_int(self.n_units, "Dense: n_units")
+        check_number(self.init_stdev, "Dense: init_stdev", low=0, low_inclusive=False, finite=True)
 
     def forward(self, x):  # (..., n_inputs)
         "The product `x @ W`: shape (..., n_units)."
@@ -79,7 +78,7 @@ class Dense(Layer):
         self.weights = fastmath.random.normal(key=random_key, shape=(n_inputs, self.n_units)) * self.init_stdev
         return self.weights
 
-# %% ../../../nbs/21_sentiment_model.ipynb #e3fac432
+# %% ../../../nbs/21_sentiment_model.ipynb #1ae9327e
 def classifier(vocab_size: int,  # number of word ids the embedding must cover
                embedding_dim: int = 256,  # length of each word vector
                output_dim: int = 2,  # number of classes
@@ -92,7 +91,7 @@ def classifier(vocab_size: int,  # number of word ids the embedding must cover
         trax_layers.LogSoftmax(),
     )
 
-# %% ../../../nbs/21_sentiment_model.ipynb #86ba73f0
+# %% ../../../nbs/21_sentiment_model.ipynb #a9deb018
 def gru_classifier(vocab_size: int,  # number of word ids the embedding must cover
                    embedding_dim: int = 256,  # length of each word vector, and of the GRU's state
                    output_dim: int = 2,  # number of classes

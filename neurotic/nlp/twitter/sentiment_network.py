@@ -7,7 +7,7 @@ Docs: https://neurotic.github.io/neurotic/sentiment_training.html.md"""
 # %% auto #0
 __all__ = ['SentimentNetwork']
 
-# %% ../../../nbs/22_sentiment_training.ipynb #386507c4
+# %% ../../../nbs/22_sentiment_training.ipynb #c1713b59
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,15 +17,9 @@ from ... import layers as trax_layers
 from ... import optimizers
 from .model import classifier
 from ...supervised import training
+from ...validation import check_int, check_number
 
-# %% ../../../nbs/22_sentiment_training.ipynb #78a08dba
-def _require_positive_int(value, what: str) -> int:
-    "`value` if it is a positive integer, else a `ValueError` naming `what`."
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{what} must be a positive integer; got {value!r}")
-    return value
-
-
+# %% ../../../nbs/22_sentiment_training.ipynb #1a1ac11a
 @dataclass
 class SentimentNetwork:
     "The sentiment classifier with its training task, evaluation task and training loop."
@@ -47,9 +41,8 @@ class SentimentNetwork:
     def __post_init__(self):
         for name in ("vocabulary_size", "training_loops", "embedding_dimension", "output_dimension",
                      "n_steps_per_checkpoint", "n_eval_batches", "n_steps_per_save"):
-            _require_positive_int(getattr(self, name), name)
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be positive; got {self.learning_rate!r}")
+            setattr(self, name, check_int(getattr(self, name), name))
+        check_number(self.learning_rate, "learning_rate", low=0, low_inclusive=False, finite=True)
         self.output_path = Path(self.output_path).expanduser()
 
     @cached_property

@@ -17,11 +17,13 @@ import numpy
 from ..corpora import LabelledTexts, default_corpus, load_corpus
 from .processor import TwitterProcessor
 from ...supervised.checkpoint import atomic_write
-from ...supervised.training import bucket_length
+from ...data import pad_to_max_dims
+from ...validation import check_int
+from fastcore.basics import patch
 
 # %% auto #0
 __all__ = ['SpecialTokens', 'SpecialIDs', 'TRAINING_FRACTION', 'LENGTH_MULTIPLE', 'special_vocabulary', 'check_vocabulary',
-           'save_vocabulary', 'load_vocabulary', 'TensorBuilder', 'pad', 'TensorGenerator']
+           'save_vocabulary', 'load_vocabulary', 'TensorBuilder', 'TensorGenerator']
 
 # %% ../../../nbs/20b_tensor_generator.ipynb #f9cb37a7
 SpecialTokens = Namespace(padding="__PAD__", ending="__</e>__", unknown="__UNK__")
@@ -135,47 +137,49 @@ class TensorBuilder:
         "The training texts, positive then negative."
         return self.positive_training + self.negative_training
 
-    @property
-    def process(self) -> TwitterProcessor:
-        "The text -> tokens processor."
-        if self._process is None: self._process = TwitterProcessor()
-        return self._process
+# %% ../../../nbs/20b_tensor_generator.ipynb #30c31e9f
+@patch(as_prop=True)
+def process(self: TensorBuilder) -> TwitterProcessor:
+    "The text -> tokens processor."
+    if self._process is None: self._process = TwitterProcessor()
+    return self._process
 
-    @property
-    def vocabulary(self) -> dict:
-        "Token -> id for every token of the training texts, after the three reserved ones."
-        if self._vocabulary is None:
-            vocabulary = special_vocabulary()
-            for text in self.x_train:
-                for token in self.process(text):
-                    if token not in vocabulary: vocabulary[token] = len(vocabulary)
-            self._vocabulary = vocabulary
-        return self._vocabulary
 
-    def to_tensor(self, text: str,  # a raw text
-                  ) -> list:
-        "The ids of the tokens of `text`; 2 (`__UNK__`) for tokens outside the vocabulary."
-        vocabulary = self.vocabulary
-        return [vocabulary.get(token, SpecialIDs.unknown) for token in self.process(text)]
+@patch(as_prop=True)
+def vocabulary(self: TensorBuilder) -> dict:
+    "Token -> id for every token of the training texts, after the three reserved ones."
+    if self._vocabulary is None:
+        vocabulary = special_vocabulary()
+        for text in self.x_train:
+            for token in self.process(text):
+                if token not in vocabulary: vocabulary[token] = len(vocabulary)
+        self._vocabulary = vocabulary
+    return self._vocabulary
 
-    def save_vocabulary(self, path,  # the JSON file to write
-                        ) -> Path:
-        "Save the vocabulary as JSON (atomically); return the path."
-        return save_vocabulary(self.vocabulary, path)
+
+@patch
+def to_tensor(self: TensorBuilder, text: str,  # a raw text
+              ) -> list:
+    "The ids of the tokens of `text`; 2 (`__UNK__`) for tokens outside the vocabulary."
+    vocabulary = self.vocabulary
+    return [vocabulary.get(token, SpecialIDs.unknown) for token in self.process(text)]
+
+
+@patch
+def save_vocabulary(self: TensorBuilder, path,  # the JSON file to write
+                    ) -> Path:
+    "Save the vocabulary as JSON (atomically); return the path."
+    return save_vocabulary(self.vocabulary, path)
 
 # %% ../../../nbs/20b_tensor_generator.ipynb #16cdcb92
 LENGTH_MULTIPLE = 8  # padded lengths are multiples of this
 
 
-def pad(tensors: list,  # lists of ids
-        multiple: int = LENGTH_MULTIPLE,  # round the length up to a multiple of this
-        ) -> numpy.ndarray:
-    "An int32 array (len(tensors), bucketed length) of the id lists, padded with 0 on the right."
-    longest = max((len(ids) for ids in tensors), default=0)
-    batch = numpy.full((len(tensors), bucket_length(longest, multiple)), SpecialIDs.padding, numpy.int32)
-    for row, ids in enumerate(tensors):
-        batch[row, :len(ids)] = ids
-    return batch
+def _padded_ids(tensors: list,  # lists of ids
+                ) -> numpy.ndarray:
+    "An int32 array (len(tensors), length) of the id lists, padded with 0 to a multiple of `LENGTH_MULTIPLE`."
+    rows = [numpy.asarray(ids if len(ids) else [SpecialIDs.padding], numpy.int32) for ids in tensors]
+    return pad_to_max_dims(rows, boundary=LENGTH_MULTIPLE, strict_pad_on_len=True)
 
 # %% ../../../nbs/20b_tensor_generator.ipynb #891a5710
 def _order(size: int, shuffle: bool, rng: numpy.random.Generator) -> numpy.ndarray:
@@ -193,8 +197,8 @@ class TensorGenerator:
                  infinite: bool = True,  # repeat for ever (training) or make one pass (evaluation)
                  seed: int | numpy.random.Generator | None = None,  # seed or generator of the shuffling
                  ):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0 or batch_size % 2:
-            raise ValueError(f"batch_size must be a positive even number (half positive, half negative), got {batch_size!r}")
+        if check_int(batch_size, "batch_size") % 2:
+            raise ValueError(f"batch_size must be even (half positive, half negative); got {batch_size!r}")
         self.converter, self.batch_size, self.shuffle, self.infinite = converter, batch_size, shuffle, infinite
         self.positive_data = converter.positive_training if positive_data is None else list(positive_data)
         self.negative_data = converter.negative_training if negative_data is None else list(negative_data)
@@ -249,6 +253,6 @@ class TensorGenerator:
         positives, negatives = take(1), take(0)
         self._batches += 1
         tensors = [self._tensor(1, i) for i in positives] + [self._tensor(0, i) for i in negatives]
-        inputs = pad(tensors)  # (batch, padded length)
+        inputs = _padded_ids(tensors)  # (batch, padded length)
         targets = numpy.array([1] * len(positives) + [0] * len(negatives), numpy.int32)  # (batch,)
         return inputs, targets, numpy.ones(len(targets), numpy.float32)
