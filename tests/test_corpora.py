@@ -306,3 +306,21 @@ def test_generator_over_the_fixture_tweets(nltk_home, capsys):
     once = TensorGenerator(builder, builder.positive_validation, builder.negative_validation,
                            batch_size=4, shuffle=False, infinite=False)
     assert [t.tolist() for _, t, _ in once] == [[1, 1, 0, 0], [1, 0]]
+
+
+# ---- degenerate files and the vocabulary's digest
+
+def test_a_corpus_file_with_nothing_to_learn_names_the_file(tmp_path):
+    corpus = tmp_path / "stopwords.jsonl"
+    corpus.write_text("".join(json.dumps({"text": text, "label": label}) + "\n"
+                              for text, label in [("the and", 1), ("of it", 0)] * 5))
+    with pytest.raises(ValueError, match=f"corpus {re.escape(str(corpus))}: none of its 8 training texts has a token"):
+        TensorBuilder(str(corpus)).vocabulary
+
+
+def test_the_vocabulary_digest_survives_saving_and_tells_orders_apart(tmp_path):
+    from neurotic.nlp.twitter.tensor_generator import vocabulary_digest
+    vocabulary = {**special_vocabulary(), "good": 3, "bad": 4}
+    loaded = load_vocabulary(save_vocabulary(vocabulary, tmp_path / "vocabulary.json"))
+    assert vocabulary_digest(loaded) == vocabulary_digest(vocabulary)
+    assert vocabulary_digest({**vocabulary, "good": 4, "bad": 3}) != vocabulary_digest(vocabulary)

@@ -6,8 +6,10 @@ sample is read from NLTK_DATA; nothing is downloaded.
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,7 +72,7 @@ def test_help_is_quick_and_imports_no_jax():
 
 
 def test_train_writes_a_checkpoint_and_shows_progress(run_dir):
-    assert sorted(p.name for p in run_dir.iterdir()) == ["lm_config.json", "model.ckpt.npz"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "lm_config.json", "model.ckpt.npz"]
     config = json.loads((run_dir / "lm_config.json").read_text())
     assert (config["d_model"], config["boundaries"]) == (32, [64])
 
@@ -186,3 +188,86 @@ def test_a_missing_corpus_is_explained(tmp_path):
         pytest.skip("NLTK finds the shakespeare corpus outside NLTK_DATA on this machine")
     assert done.returncode == 1
     assert "shakespeare corpus was not found" in done.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_saves_a_checkpoint_and_resumes(tmp_path, signum):
+    folder = tmp_path / "run"
+    process = subprocess.Popen([*COMMAND, "train", "--steps", "1000000", "--d-model", "16", "--buckets", "64",
+                                "--checkpoint-every", "5", "--output-dir", str(folder)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    try:
+        deadline = time.monotonic() + 240
+        while not (folder / "model.ckpt.npz").exists():
+            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+            time.sleep(0.2)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    line = stderr.strip().splitlines()[-1]
+    step = int(line.split("Interrupted at step ")[1].split(";")[0])
+    assert line == (f"neurotic-lm train: Interrupted at step {step}; checkpoint saved to {folder / 'model.ckpt.npz'}. "
+                    "Run the same command again to resume.")
+    done = run("train", "--steps", 2, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert f"trained to step {step + 2}" in done.stdout
+
+
+def rewrite_checkpoint(folder, character_code=None, poison=False):
+    "Rewrite the checkpoint in `folder`, recording `character_code` and/or with its first weight array NaN."
+    import numpy
+    from neurotic.supervised.checkpoint import read_checkpoint, save_checkpoint
+    path = folder / "model.ckpt.npz"
+    manifest, trees = read_checkpoint(path)
+    if poison:
+        trees["weights"][0] = numpy.full_like(trees["weights"][0], numpy.nan)
+    user = {**manifest.get("user_metadata", {}), **({} if character_code is None else {"character_code": character_code})}
+    save_checkpoint(path, trees, manifest["metadata"], user)
+
+
+@pytest.mark.parametrize("command", [["evaluate"], ["generate", "--prompt", "A"]])
+def test_non_finite_weights_are_refused(run_dir, tmp_path, command):
+    folder = copy_of(run_dir, tmp_path)
+    rewrite_checkpoint(folder, poison=True)
+    done = run(*command, "--output-dir", folder)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == (f"neurotic-lm {command[0]}: error: checkpoint {folder / 'model.ckpt.npz'} holds non-finite "
+                           "weights (NaN or infinity); it cannot be used (the first is in array 0 of weights)\n")
+
+
+def test_another_character_code_is_refused(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    rewrite_checkpoint(folder, character_code="f" * 64)
+    done = run("generate", "--output-dir", folder, "--prompt", "A")
+    assert done.returncode == 1
+    assert f"{folder / 'model.ckpt.npz'} was trained with another character code (digest ffffffffffff...)" in done.stderr
+    assert "neurotic/nlp/shakespeare.py" in done.stderr
+
+
+def test_garbage_settings_name_the_file(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    (folder / "lm_config.json").write_text("\x00garbage")
+    for command in (["evaluate"], ["train", "--steps", "1"]):
+        done = run(*command, "--output-dir", folder)
+        assert done.returncode == 1 and done.stderr.count("\n") == 1
+        assert f"{folder / 'lm_config.json'} is not a language-model settings file" in done.stderr
+
+
+def test_a_failed_start_leaves_no_settings(tmp_path):
+    folder = tmp_path / "run"
+    done = run("train", "--steps", 1, "--d-model", 8, "--buckets", 64, "--batch-size", 100000, "--output-dir", folder)
+    assert done.returncode == 1 and "cannot fill one batch" in done.stderr
+    assert not (folder / "lm_config.json").exists()
+    done = run("train", "--steps", 1, "--d-model", 8, "--buckets", 64, "--batch-size", 8, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--seed", "-1"], "argument --seed: must be a non-negative integer; got -1"),
+    (["generate", "--length", "1000000"], "argument --length: must be at most 10,000; got 1,000,000"),
+])
+def test_seed_and_length_bounds_name_the_option(args, message, tmp_path):
+    done = run(*args, "--output-dir", tmp_path)
+    assert done.returncode == 2 and message in done.stderr

@@ -8,8 +8,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +59,7 @@ def model_dir(tmp_path_factory):
 
 def test_train_writes_the_model_and_reports_accuracy(model_dir):
     folder, output = model_dir
-    assert sorted(p.name for p in folder.iterdir()) == ["model.ckpt.npz", "settings.json", "vocabulary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "model.ckpt.npz", "settings.json", "vocabulary.json"]
     settings = json.loads((folder / "settings.json").read_text())
     assert settings["corpus"] == "sentence_polarity"
     assert settings["steps"] == STEPS
@@ -210,3 +212,111 @@ def test_default_corpus_is_twitter_samples_when_installed(tmp_path):
     settings = json.loads((folder / "settings.json").read_text())
     assert settings["corpus"] == "twitter_samples"
     assert settings["validation_texts"] == 6  # the fixture's 12 tweets per class, 80/20
+
+
+def tiny_corpus(folder, n=20):
+    "A CSV corpus of `n` short texts per class: quick to process and to train on."
+    corpus = folder / "tiny.csv"
+    corpus.write_text("text,label\n" + "".join(f"what a lovely great film {i},1\nan awful boring film {i},0\n"
+                                               for i in range(n)))
+    return corpus
+
+
+def wait_for(path, process, seconds=240):
+    "Wait until `path` exists (the process still running); fails after `seconds`."
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_saves_a_checkpoint_and_the_same_command_resumes(tmp_path, signum):
+    folder = tmp_path / "model"
+    args = ["train", "--corpus", tiny_corpus(tmp_path), "--batch-size", 8, "--checkpoint-every", 5,
+            "--output-dir", folder]
+    process = subprocess.Popen([*COMMAND, *map(str, args), "--steps", "1000000"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    try:
+        wait_for(folder / ".unfinished" / "model.ckpt.npz", process)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    line = stderr.strip().splitlines()[-1]
+    step = int(line.split("Interrupted at step ")[1].split(";")[0])
+    assert line == (f"neurotic-sentiment: Interrupted at step {step}; checkpoint saved to "
+                    f"{folder / '.unfinished' / 'model.ckpt.npz'}. Run the same command again to resume.")
+    assert "Traceback" not in stderr
+    assert not (folder / "settings.json").exists()  # no half-made model in the folder
+    done = run(*args, "--steps", step + 3)
+    assert done.returncode == 0, done.stderr
+    assert f"resuming the unfinished run in {folder / '.unfinished'} at step {step}" in done.stdout
+    assert json.loads((folder / "settings.json").read_text())["steps"] == step + 3
+    assert not (folder / ".unfinished").exists()
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
+    folder = tmp_path / "model"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom neurotic.supervised.checkpoint import "
+                               "lock_run_folder\nwith lock_run_folder(sys.argv[1]):\n print('locked', flush=True)\n"
+                               " time.sleep(120)", str(folder)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        done = call("train", "--corpus", tiny_corpus(tmp_path), "--batch-size", 8, "--steps", 2, "--output-dir", folder)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 1
+    assert f"is in use by another run (process {holder.pid})" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_overwrite_keeps_the_old_model_until_the_new_one_is_complete(model_dir, tmp_path):
+    folder = tmp_path / "m"
+    shutil.copytree(model_dir[0], folder)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    done = call("train", "--overwrite", "--corpus", "/nope.csv", "--output-dir", folder)
+    assert done.returncode == 1 and "/nope.csv" in done.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert run("predict", "--output-dir", folder, "a gorgeous film").returncode == 0
+
+
+def test_a_diverging_run_saves_no_model(tmp_path):
+    folder = tmp_path / "model"
+    done = call("train", "--corpus", tiny_corpus(tmp_path), "--batch-size", 8, "--steps", 3, "--learning-rate", 1e300,
+                "--output-dir", folder)
+    assert done.returncode == 1, done.stderr
+    last = done.stderr.splitlines()[-1]  # after NumPy's warnings about the rate overflowing float32
+    assert last.startswith("neurotic-sentiment: error: Step ") and "training stopped" in last, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not any((folder / name).exists() for name in ("model.ckpt.npz", "vocabulary.json", "settings.json"))
+
+
+def test_a_huge_text_is_cut_with_a_warning(tmp_path):
+    corpus = tmp_path / "huge.jsonl"
+    rows = [{"text": "a lovely great film", "label": 1}, {"text": "an awful boring film", "label": 0}] * 5
+    rows.append({"text": "lovely " * 300_000, "label": 1})  # 2.1 MB, 300,000 tokens
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    done = call("train", "--corpus", corpus, "--batch-size", 4, "--steps", 2, "--output-dir", tmp_path / "model")
+    assert done.returncode == 0, done.stderr
+    assert ("neurotic-sentiment: warning: a text of 300,000 tokens was cut to its first 256 (TensorBuilder's "
+            "max_tokens); longer texts are cut the same way") in done.stderr
+
+
+def test_a_csv_field_over_the_limit_is_one_line(tmp_path):
+    corpus = tmp_path / "huge.csv"
+    corpus.write_text("text,label\nfine,1\n\"" + "x" * 200_000 + "\",0\n")
+    done = call("train", "--corpus", corpus, "--output-dir", tmp_path / "model")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"neurotic-sentiment: error: {corpus}, after line 2: not readable as CSV: "
+                                  "field larger than field limit")
+    assert done.stderr.count("\n") == 1
+
+
+def test_a_negative_seed_names_the_option():
+    done = call("train", "--seed", -1)
+    assert done.returncode == 2
+    assert "argument --seed: must be a non-negative integer; got -1" in done.stderr

@@ -1,8 +1,14 @@
 """The training loop's promises that need files or long runs: exact resume, damaged checkpoints,
-failed writes, non-finite losses, the progress bar and the recompilation warning."""
+failed writes, non-finite losses and weights, Ctrl-C and SIGTERM, one run per folder, the progress bar
+and the recompilation warning."""
 import contextlib
 import io
+import os
 import re
+import signal
+import subprocess
+import sys
+import threading
 
 import jax
 import numpy as np
@@ -11,6 +17,7 @@ import pytest
 from neurotic import layers as tl
 from neurotic import optimizers
 from neurotic.data import pad_to_max_dims
+from neurotic.shapes import signature
 from neurotic.supervised import checkpoint as ckpt
 from neurotic.supervised import training
 
@@ -136,7 +143,7 @@ def test_failed_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         loop.save_checkpoint()
     assert path.read_bytes() == good
-    assert sorted(p.name for p in tmp_path.iterdir()) == [training.CHECKPOINT_FILENAME]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", training.CHECKPOINT_FILENAME]
     monkeypatch.undo()
     assert make_loop(tmp_path).step == 10
 
@@ -258,3 +265,176 @@ def test_eval_batches_may_differ_in_size_from_training_batches(tmp_path):
     accuracy = loop.history.get("eval", "metrics/Accuracy")
     assert [step for step, _ in accuracy] == [1, 5, 10]
     assert all(0.0 <= value <= 1.0 for _, value in accuracy)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_huge_learning_rate_writes_no_checkpoint(tmp_path):
+    "The loss of step 1 is finite (it is computed before the update), but the updated weights are not."
+    task = training.TrainTask(sentences(0), tl.CrossEntropyLoss(), optimizers.SGD(1e300), n_steps_per_checkpoint=10)
+    loop = training.Loop(classifier(), task, output_dir=tmp_path, random_seed=3, progress_bar=False)
+    with pytest.raises(FloatingPointError) as error:
+        run_logged(loop, 1)
+    assert str(error.value) == ("Step 1: the weights or optimizer slots are not all finite (NaN or infinity); "
+                                "training stopped (no checkpoint was written).")
+    assert not (tmp_path / training.CHECKPOINT_FILENAME).exists()
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in cast:RuntimeWarning")
+def test_diverging_run_keeps_the_last_good_checkpoint(tmp_path):
+    path = trained_dir(tmp_path, steps=10)
+    good = path.read_bytes()
+    task = training.TrainTask(sentences(0), tl.CrossEntropyLoss(), optimizers.Adam(1e300), n_steps_per_checkpoint=10)
+    loop = training.Loop(classifier(), task, output_dir=tmp_path, random_seed=3, progress_bar=False)
+    with pytest.raises(FloatingPointError) as error:
+        run_logged(loop, 1)  # step 11: no checkpoint is due, the check at the end of `run` catches it
+    assert str(error.value) == (f"Step 11: the weights or optimizer slots are not all finite (NaN or infinity); "
+                                f"training stopped (the last good checkpoint, {path}, is kept).")
+    assert path.read_bytes() == good
+
+
+def test_non_finite_checkpoint_is_refused_when_resuming_and_restoring(tmp_path):
+    path = trained_dir(tmp_path)
+    manifest, arrays = ckpt.read_checkpoint(path)
+    arrays["slots_0"] = [np.full_like(a, np.inf) if a.dtype.kind == "f" else a for a in arrays["slots_0"]]
+    ckpt.save_checkpoint(path, arrays, manifest["metadata"])
+    with pytest.raises(ckpt.CheckpointError, match=r"holds non-finite values in slots_0 \(NaN or infinity\)"):
+        make_loop(tmp_path)
+    arrays["weights"] = [a * np.nan for a in arrays["weights"]]
+    ckpt.save_checkpoint(path, arrays, manifest["metadata"])
+    model = classifier()
+    model.init(signature(next(sentences(0))[0]))
+    with pytest.raises(ckpt.CheckpointError, match=r"holds non-finite weights \(NaN or infinity\); it cannot be used"):
+        ckpt.restore_model(model, path)
+
+
+def test_metadata_is_in_every_checkpoint(tmp_path):
+    loop = make_loop(tmp_path, metadata={"vocabulary_sha256": "9f2c", "n": 3})
+    run_logged(loop, 10)
+    assert ckpt.checkpoint_metadata(tmp_path / training.CHECKPOINT_FILENAME) == {"vocabulary_sha256": "9f2c", "n": 3}
+    with pytest.raises(ValueError, match="Loop: metadata must be a dict of JSON values"):
+        make_loop(None, metadata={"rate": np.float32(0.5)})
+
+
+def test_first_log_line_counts_the_weights_as_trax_does(tmp_path):
+    log = run_logged(make_loop(tmp_path, d_feature=4), 1)
+    # Embedding 20 x 4, Dense 4 -> 2 with its bias
+    assert log.splitlines()[:3] == ["", "Step      1: Total number of trainable weights: 90",
+                                    "Step      1: Ran 1 train steps in - secs"]
+    resumed = run_logged(make_loop(tmp_path, d_feature=4), 9)
+    assert "Total number" not in resumed and resumed.splitlines()[1] == "Step     10: Ran 9 train steps in - secs"
+
+
+def signalling(signum, at, seed=0):
+    "Toy batches; the process sends itself `signum` as batch `at` is drawn (batch `at` is step `at + 1`'s)."
+    for i, batch in enumerate(sentences(seed)):
+        if i == at:
+            os.kill(os.getpid(), signum)
+        yield batch
+
+
+def handlers():
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_saves_the_last_finished_step_and_resumes_exactly(tmp_path, signum):
+    before = handlers()
+    loop = make_loop(tmp_path / "stopped", data=signalling(signum, 13))
+    with pytest.raises(training.TrainingInterrupted) as stopped:
+        run_logged(loop, 40)
+    path = tmp_path / "stopped" / training.CHECKPOINT_FILENAME
+    assert str(stopped.value) == f"Interrupted at step 14; checkpoint saved to {path}. Run the same command again to resume."
+    assert (stopped.value.step, stopped.value.checkpoint_path) == (14, path)
+    assert isinstance(stopped.value, KeyboardInterrupt)
+    assert handlers() == before
+    assert ckpt.read_checkpoint(path)[0]["metadata"]["step"] == 14
+    assert leaves_close(loop.model.weights, loop._weights)  # the model got the weights of step 14
+    resumed = make_loop(tmp_path / "stopped")
+    second = run_logged(resumed, 26)
+    straight = make_loop(tmp_path / "straight")
+    whole = run_logged(straight, 40)
+    later = ("Step     20: eval", "Step     30", "Step     40")  # step 20's training line covers 6 steps, not 10
+    assert [line for line in second.splitlines() if line.startswith(later)] == \
+        [line for line in whole.splitlines() if line.startswith(later)]
+    assert leaves_close(resumed.model.weights, straight.model.weights)
+
+
+def test_signal_without_output_dir_and_at_a_checkpoint_step(tmp_path, monkeypatch):
+    with pytest.raises(training.TrainingInterrupted, match=r"^Interrupted at step 3; no checkpoint was written\.$"):
+        run_logged(make_loop(None, data=signalling(signal.SIGINT, 2)), 10)
+    written = []
+    save = ckpt.save_checkpoint
+    monkeypatch.setattr(ckpt, "save_checkpoint", lambda path, trees, metadata, **kw: written.append(metadata["step"])
+                        or save(path, trees, metadata, **kw))
+    with pytest.raises(training.TrainingInterrupted, match="Interrupted at step 10; checkpoint saved"):
+        run_logged(make_loop(tmp_path, data=signalling(signal.SIGTERM, 9)), 30)
+    assert written == [1, 10]  # step 10 was due anyway: written once
+
+
+def test_handlers_are_left_alone_outside_the_main_thread():
+    before, seen = handlers(), []
+
+    def train():
+        loop = make_loop(None)
+        original = loop._run_one_step
+        loop._run_one_step = lambda index: seen.append(handlers()) or original(index)
+        run_logged(loop, 2)
+
+    worker = threading.Thread(target=train)
+    worker.start()
+    worker.join()
+    assert seen == [before, before]
+
+
+HOLD_LOCK = """
+import sys, time
+from neurotic.supervised.checkpoint import lock_run_folder
+with lock_run_folder(sys.argv[1]):
+    print("locked", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_second_run_in_the_same_folder_is_refused_and_a_killed_holder_does_not_block(tmp_path):
+    run_logged(make_loop(tmp_path), 10)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ckpt.RunFolderBusy) as busy:
+            make_loop(tmp_path)
+        assert str(busy.value) == (f"{tmp_path} is in use by another run (process {holder.pid}); "
+                                   f"wait for it to finish or choose another output folder")
+    finally:
+        holder.kill()  # SIGKILL: no clean-up code runs in the holder
+        holder.wait(timeout=60)
+        holder.stdout.close()
+    again = make_loop(tmp_path)
+    assert again.step == 10
+    assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
+
+
+def test_a_loop_does_not_overwrite_a_newer_checkpoint(tmp_path):
+    older, newer = make_loop(tmp_path), make_loop(tmp_path)
+    run_logged(newer, 10)
+    with pytest.raises(ckpt.CheckpointError, match="was written by another run after this loop read or wrote it"):
+        run_logged(older, 10)
+    assert ckpt.read_checkpoint(tmp_path / training.CHECKPOINT_FILENAME)[0]["metadata"]["step"] == 10
+
+
+def test_stale_temporaries_are_removed_when_a_loop_starts(tmp_path):
+    path = trained_dir(tmp_path)
+    stale = tmp_path / f".{path.name}.00112233aabb.neurotic-tmp"
+    stale.write_bytes(b"x" * 1000)
+    keep = tmp_path / "notes.tmp"
+    keep.write_text("mine")
+    make_loop(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", path.name, "notes.tmp"]
+
+
+def test_checkpoint_file_mode_follows_the_umask(tmp_path):
+    previous = os.umask(0o027)
+    try:
+        path = trained_dir(tmp_path, steps=1)
+    finally:
+        os.umask(previous)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o640)

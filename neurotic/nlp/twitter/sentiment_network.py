@@ -7,7 +7,7 @@ Docs: https://neurotic.github.io/neurotic/sentiment_training.html.md"""
 # %% auto #0
 __all__ = ['SentimentNetwork']
 
-# %% ../../../nbs/22_sentiment_training.ipynb #c1713b59
+# %% ../../../nbs/22_sentiment_training.ipynb #afdaeb37
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,7 +19,7 @@ from .model import classifier
 from ...supervised import training
 from ...validation import check_int, check_number
 
-# %% ../../../nbs/22_sentiment_training.ipynb #1a1ac11a
+# %% ../../../nbs/22_sentiment_training.ipynb #72a5c2e2
 @dataclass
 class SentimentNetwork:
     "The sentiment classifier with its training task, evaluation task and training loop."
@@ -37,6 +37,7 @@ class SentimentNetwork:
     random_seed: int | None = None  # seed of the initial weights (None: a fresh random one)
     progress_bar: bool | None = None  # show a progress bar (None: only in a terminal or notebook)
     model_builder: Callable = classifier  # makes the model from (vocabulary_size, embedding_dimension, output_dimension)
+    metadata: dict | None = None  # stored in every checkpoint, e.g. the vocabulary's digest
 
     def __post_init__(self):
         for name in ("vocabulary_size", "training_loops", "embedding_dimension", "output_dimension",
@@ -71,7 +72,8 @@ class SentimentNetwork:
         return training.Loop(self.model, self.training_task, eval_tasks=[self.evaluation_task],
                              output_dir=self.output_path,
                              checkpoint_at=lambda step: step % self.n_steps_per_save == 0,
-                             random_seed=self.random_seed, progress_bar=self.progress_bar)
+                             random_seed=self.random_seed, progress_bar=self.progress_bar,
+                             metadata=self.metadata)
 
     def fit(self) -> training.Loop:
         "Train for `training_loops` steps, save a checkpoint, and return the loop."
