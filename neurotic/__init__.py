@@ -8,9 +8,10 @@ Docs: https://neurotic.github.io/neurotic/package.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/00_package.ipynb #845310d3
+# %% ../nbs/00_package.ipynb #7cf4c8af
 import importlib
 import sys
+import types
 
 
 def _lazy_submodules(package: str,  # the package's `__name__`
@@ -31,6 +32,20 @@ def _lazy_submodules(package: str,  # the package's `__name__`
 
 # The submodules reachable as attributes, as `trax.layers` is on Trax, and the
 # aliases Trax's top level defines (`trax.lr` is its learning-rate schedules).
-_SUBMODULES = {name: name for name in ("fastmath", "layers", "shapes", "optimizers", "supervised", "data", "rnn", "nlp")}
+_SUBMODULES = {name: name for name in ("fastmath", "layers", "shapes", "optimizers", "supervised", "data", "models", "rnn",
+                                        "nlp")}
 _SUBMODULES["lr"] = "supervised.lr_schedules"
 __getattr__, __dir__ = _lazy_submodules(__name__, _SUBMODULES)
+
+# %% ../nbs/00_package.ipynb #6af2886d
+def _module_alias(parent: str,  # the defining module's `__name__`, e.g. 'neurotic.optimizers'
+                  name: str,  # the submodule's name, e.g. 'adam'
+                  members: dict,  # attribute -> object, taken from the defining module
+                  ) -> types.ModuleType:
+    "Register `parent.name` as an importable module whose attributes are `members`."
+    module = types.ModuleType(f"{parent}.{name}", f"Trax's `{name}` module path: names defined in `{parent}`.")
+    module.__dict__.update(members)
+    module.__all__ = list(members)
+    sys.modules[module.__name__] = module
+    setattr(sys.modules[parent], name, module)
+    return module

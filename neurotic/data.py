@@ -8,7 +8,7 @@ Docs: https://neurotic.github.io/neurotic/data.html.md"""
 __all__ = ['pad_to_max_dims', 'Serial', 'shuffle', 'Shuffle', 'batch', 'Batch', 'PadToLength', 'check_boundaries', 'bucket_index',
            'bucket_by_length', 'BucketByLength', 'FilterByLength', 'add_loss_weights', 'AddLossWeights']
 
-# %% ../nbs/18c_data.ipynb #d6c0b844
+# %% ../nbs/18c_data.ipynb #8945364b
 import math
 from collections.abc import Sequence
 
@@ -16,7 +16,7 @@ import numpy as np
 
 from .validation import check_int
 
-# %% ../nbs/18c_data.ipynb #77b8b4a7
+# %% ../nbs/18c_data.ipynb #fd43045f
 def _pad_to_shape(tensors,  # arrays of the same number of axes, none longer than `shape` on any axis
                   shape,  # the padded shape of one example
                   pad_value=0,  # what fills the padding
@@ -46,7 +46,7 @@ def _as_arrays(tensors, name: str = "tensors") -> list:
         raise ValueError(f"{name} must all have the same number of axes; got {ranks}")
     return arrays
 
-# %% ../nbs/18c_data.ipynb #9d3db5d8
+# %% ../nbs/18c_data.ipynb #f2d4e96c
 def _check_boundary(boundary, ndim: int):
     "`boundary` as None, an int, or a list of ints or None (one per axis); a `ValueError` otherwise."
     if boundary is None:
@@ -80,7 +80,7 @@ def pad_to_max_dims(tensors,  # arrays (or nested lists) with the same number of
             shape.append(_power_of_two_at_least(m) if 2 * m < padded else padded)
     return _pad_to_shape(arrays, shape)
 
-# %% ../nbs/18c_data.ipynb #38afd6a9
+# %% ../nbs/18c_data.ipynb #248bd76b
 def _flatten(fns) -> list:
     "The functions of `fns` in order, nested lists and tuples flattened."
     if isinstance(fns, (list, tuple)):
@@ -101,7 +101,7 @@ def Serial(*fns):  # stream functions, or (nested) lists of them
         return generator
     return composed_fns
 
-# %% ../nbs/18c_data.ipynb #58734cff
+# %% ../nbs/18c_data.ipynb #7d018c0c
 def _generator(rng):
     "NumPy's global generator for None, else a `numpy.random.Generator` (a new one from a seed)."
     if rng is None or isinstance(rng, np.random.Generator):
@@ -139,7 +139,7 @@ def Shuffle(queue_size=1024,  # how many examples are mixed at a time
     _generator(rng)  # checked now, made afresh for each stream
     return lambda g: shuffle(g, queue_size, rng)
 
-# %% ../nbs/18c_data.ipynb #1fe6735c
+# %% ../nbs/18c_data.ipynb #2a80222d
 def batch(generator,  # examples: tuples of arrays
           batch_size,  # examples per batch
           ):
@@ -158,7 +158,7 @@ def Batch(batch_size):  # examples per batch
     batch_size = check_int(batch_size, "batch_size")
     return lambda g: batch(g, batch_size)
 
-# %% ../nbs/18c_data.ipynb #15185887
+# %% ../nbs/18c_data.ipynb #c961b408
 def _padded_field(array, length: int, multiple: bool, pad_value) -> np.ndarray:
     "`array` padded along its first axis to `length`, or to the next multiple of `length`."
     array = np.asarray(array)
@@ -191,7 +191,7 @@ def PadToLength(len_map=None,  # field index -> length, e.g. {0: 256, 1: 256}
                 yield _padded_field(example, len_map[0], multiple, values[0])
     return pad_to_length
 
-# %% ../nbs/18c_data.ipynb #42f6b92a
+# %% ../nbs/18c_data.ipynb #0edc5944
 def check_boundaries(boundaries,  # increasing positive lengths
                      name: str = "boundaries",  # the argument's name, for the message
                      ) -> tuple:
@@ -210,7 +210,7 @@ def bucket_index(length: int,  # the length of an example
     "The index of the first boundary at least `length`; `len(boundaries)` if `length` exceeds them all."
     return next((i for i, b in enumerate(boundaries) if length <= b), len(boundaries))
 
-# %% ../nbs/18c_data.ipynb #5e467c41
+# %% ../nbs/18c_data.ipynb #3713751a
 def _extent(field, length_axis: int, key) -> int:
     "The size of `field` along `length_axis`; a `ValueError` if it has no such axis."
     shape = np.shape(field)
@@ -232,7 +232,7 @@ def _check_length_args(length_keys, length_axis):
     keys = [0, 1] if length_keys is None else [check_int(k, "length_keys", minimum=0) for k in length_keys]
     return keys, check_int(length_axis, "length_axis", minimum=0)
 
-# %% ../nbs/18c_data.ipynb #4ac11a34
+# %% ../nbs/18c_data.ipynb #25136f93
 def bucket_by_length(generator,  # examples: tuples of arrays
                      length_fn,  # example -> its length
                      boundaries,  # increasing bucket boundaries
@@ -266,7 +266,7 @@ def BucketByLength(boundaries,  # increasing bucket boundaries
     length_fn = lambda example: _length_fn(example, length_axis, length_keys)
     return lambda g: bucket_by_length(g, length_fn, boundaries, batch_sizes, strict_pad_on_len)
 
-# %% ../nbs/18c_data.ipynb #63479f4e
+# %% ../nbs/18c_data.ipynb #b594e027
 def FilterByLength(max_length,  # the longest length kept; None: no upper bound
                    min_length=0,  # the shortest length kept; None: no lower bound
                    length_keys=None,  # fields whose length counts; None: [0, 1]
@@ -286,7 +286,7 @@ def FilterByLength(max_length,  # the longest length kept; None: no upper bound
                 yield example
     return filtered
 
-# %% ../nbs/18c_data.ipynb #de287e7a
+# %% ../nbs/18c_data.ipynb #45b8e8df
 def add_loss_weights(generator,  # examples: (inputs, targets) or (inputs, targets, weights)
                      id_to_mask=None,  # a target id whose weight is 0 (e.g. padding); None: no masking
                      ):
@@ -308,3 +308,10 @@ def add_loss_weights(generator,  # examples: (inputs, targets) or (inputs, targe
 def AddLossWeights(id_to_mask=None):  # a target id whose weight is 0 (e.g. padding); None: no masking
     "A stream function adding loss weights (see `add_loss_weights`)."
     return lambda g: add_loss_weights(g, id_to_mask=id_to_mask)
+
+# %% ../nbs/18c_data.ipynb #f983c571
+from . import _module_alias
+
+_module_alias(__name__, "inputs", {name: globals()[name] for name in (
+    "pad_to_max_dims", "Serial", "shuffle", "Shuffle", "batch", "Batch", "PadToLength", "bucket_by_length",
+    "BucketByLength", "FilterByLength", "add_loss_weights", "AddLossWeights")})

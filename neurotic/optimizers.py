@@ -7,7 +7,7 @@ Docs: https://neurotic.github.io/neurotic/optimizers.html.md"""
 # %% auto #0
 __all__ = ['l2_norm', 'Optimizer', 'SGD', 'Momentum', 'RMSProp', 'Adam', 'Adafactor']
 
-# %% ../nbs/18_optimizers.ipynb #48eafa8f
+# %% ../nbs/18_optimizers.ipynb #e273b651
 import inspect
 
 import jax
@@ -17,7 +17,7 @@ from fastcore.basics import patch
 
 from .validation import check_number
 
-# %% ../nbs/18_optimizers.ipynb #67e0cc5e
+# %% ../nbs/18_optimizers.ipynb #0f8d7785
 def l2_norm(tree):  # a pytree of arrays
     "The L2 norm of all the arrays in `tree` together."
     return jnp.sqrt(sum(jnp.vdot(x, x) for x in jax.tree.leaves(tree)))
@@ -71,7 +71,7 @@ class Optimizer:
             self._transformation = optax.inject_hyperparams(factory)(**self._init_opt_params)
         return self._transformation
 
-# %% ../nbs/18_optimizers.ipynb #9fc8a8c2
+# %% ../nbs/18_optimizers.ipynb #c07dae0d
 @patch
 def tree_init(self: Optimizer, weights):  # the model's weight tree
     "Create the slots for `weights`; returns `(slots, opt_params)`."
@@ -103,14 +103,14 @@ def __repr__(self: Optimizer):
     params = ", ".join(f"{k}={v:g}" for k, v in self._init_opt_params.items())
     return f"{type(self).__name__}({params})"
 
-# %% ../nbs/18_optimizers.ipynb #812b34ea
+# %% ../nbs/18_optimizers.ipynb #f90fdafd
 class SGD(Optimizer):
     "Plain stochastic gradient descent: no slots of its own."
 
     def chain(self, learning_rate):
         return optax.sgd(learning_rate)
 
-# %% ../nbs/18_optimizers.ipynb #b2bef12a
+# %% ../nbs/18_optimizers.ipynb #b8305af8
 class Momentum(Optimizer):
     "Momentum SGD (Nesterov by default) with Trax's unscaled weight decay."
 
@@ -127,7 +127,7 @@ class Momentum(Optimizer):
                            optax.scale_by_learning_rate(learning_rate),
                            optax.add_decayed_weights(-weight_decay_rate))
 
-# %% ../nbs/18_optimizers.ipynb #b4d33432
+# %% ../nbs/18_optimizers.ipynb #9791dfaa
 class RMSProp(Optimizer):
     "RMSProp: divide the gradient by a running root-mean-square of past gradients."
 
@@ -142,7 +142,7 @@ class RMSProp(Optimizer):
         return optax.chain(optax.scale_by_rms(decay=gamma, eps=eps, initial_scale=1.0, eps_in_sqrt=False),
                            optax.scale_by_learning_rate(learning_rate))
 
-# %% ../nbs/18_optimizers.ipynb #81a28dfe
+# %% ../nbs/18_optimizers.ipynb #9f1763d8
 class Adam(Optimizer):
     "Adam with Trax's defaults, including its small unscaled weight decay."
 
@@ -161,7 +161,7 @@ class Adam(Optimizer):
                            optax.scale_by_learning_rate(learning_rate),
                            optax.add_decayed_weights(-weight_decay_rate))
 
-# %% ../nbs/18_optimizers.ipynb #f7d336f4
+# %% ../nbs/18_optimizers.ipynb #ef6a38da
 class Adafactor(Optimizer):
     "Adafactor: factored second-moment estimates, with Trax's options and defaults."
 
@@ -197,3 +197,11 @@ class Adafactor(Optimizer):
             parts.append(optax.ema(beta1, debias=False))
         parts += [optax.scale(-1.0), optax.add_decayed_weights(-weight_decay_rate)]
         return optax.chain(*parts)
+
+# %% ../nbs/18_optimizers.ipynb #6c7ca8c6
+from . import _module_alias
+
+for _module, _members in {"adam": {"Adam": Adam}, "momentum": {"Momentum": Momentum},
+                          "rms_prop": {"RMSProp": RMSProp}, "adafactor": {"Adafactor": Adafactor},
+                          "base": {"Optimizer": Optimizer, "SGD": SGD, "l2_norm": l2_norm}}.items():
+    _module_alias(__name__, _module, _members)

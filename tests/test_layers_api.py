@@ -61,6 +61,31 @@ def test_jitted_pure_fn_matches_eager_call():
     assert jax.tree_util.tree_structure(new_state) == jax.tree_util.tree_structure(state)
 
 
+def test_shared_encoder_trains_as_one_layer():
+    "`Parallel(encoder, encoder)`: one set of weights, a jitted step updates it, and the tree keeps Trax's marker."
+    encoder = tl.Serial(tl.Embedding(20, 4), tl.Mean(axis=1), tl.Dense(3))
+    siamese = tl.Parallel(encoder, encoder)
+    ids = numpy.arange(12, dtype=numpy.int32).reshape(3, 4)
+    weights, state = siamese.init((ids, ids), rng=fastmath.random.get_prng(0))
+    assert weights[1] == tl.GET_WEIGHTS_FROM_CACHE and state[1] == tl.GET_STATE_FROM_CACHE
+
+    def loss(w):
+        (left, right), _ = siamese.pure_fn((ids, ids[::-1]), w, state, fastmath.random.get_prng(0))
+        return jnp.sum(left * right)
+
+    @jax.jit
+    def step(w):
+        return jax.tree.map(lambda p, g: p - 0.1 * g, w, jax.grad(loss)(w))
+
+    new_weights = step(weights)
+    assert jax.tree.structure(new_weights) == jax.tree.structure(weights)
+    siamese.weights = new_weights
+    left, right = siamese((ids, ids))
+    numpy.testing.assert_allclose(left, right, atol=1e-6)  # both branches read the one updated encoder
+    numpy.testing.assert_allclose(encoder.weights[0], new_weights[0][0])
+    assert not numpy.allclose(new_weights[0][0], weights[0][0])
+
+
 # Lists of (n_in, n_out) pairs describing a sequence of layers.
 stack_programs = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=6)
 
@@ -93,3 +118,29 @@ def test_serial_follows_stack_semantics(shapes):
     got = [got] if not isinstance(got, tuple) else list(got)
     assert len(got) >= serial.n_out
     assert [float(v) for v in got[:serial.n_out]] == [float(v) for v in stack[:serial.n_out]]
+
+
+def test_trax_module_paths_import_first_in_a_fresh_interpreter():
+    out = run_python("import sys\n"
+                     "from neurotic.data.inputs import add_loss_weights\n"
+                     "from neurotic.supervised.trainer_lib import init_random_number_generators\n"
+                     "print('jax' in sys.modules)\n"
+                     "from neurotic.optimizers.adam import Adam\n"
+                     "from neurotic.layers.normalization import LayerNorm\n"
+                     "import neurotic as trax\n"
+                     "print(Adam is trax.optimizers.Adam, LayerNorm is trax.layers.LayerNorm,\n"
+                     "      add_loss_weights is trax.data.add_loss_weights, trax.models.GRULM.__module__)\n")
+    assert out.split("\n")[:2] == ["False", "True True True neurotic.models"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(-3, 2))
+def test_dropout_shared_axis_int_equals_one_axis_list(axis):
+    x = jnp.ones((4, 5, 6))
+    masks = []
+    for shared_axes in (axis, [axis]):
+        layer = tl.Dropout(0.5, shared_axes=shared_axes)
+        layer.init(ShapeDtype(x.shape))
+        masks.append(numpy.asarray(layer(x, rng=fastmath.random.get_prng(3))))
+    assert masks[0].tolist() == masks[1].tolist()
+    assert (masks[0] == numpy.take(masks[0], [0], axis=axis)).all()  # constant along the shared axis

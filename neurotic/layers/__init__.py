@@ -7,20 +7,23 @@ Docs: https://neurotic.github.io/neurotic/layers_api.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/16_layers_api.ipynb #d78756ac
+# %% ../../nbs/16_layers_api.ipynb #79329857
 from . import rnn as _rnn
 from .rnn import *  # first, so the core modules' names win any clash  # noqa: F403
 from . import base as _base
 from . import combinators as _combinators
 from . import core as _core
 from . import metrics as _metrics
+from . import normalization as _normalization
 from .base import *  # noqa: F403
 from .combinators import *  # noqa: F403
 from .core import *  # noqa: F403
 from .metrics import *  # noqa: F403
+from .normalization import *  # noqa: F403
 
 # Everything public in the submodules, so `from neurotic.layers import *` works too.
-__all__ = list(dict.fromkeys(_base.__all__ + _combinators.__all__ + _core.__all__ + _metrics.__all__ + _rnn.__all__))
+__all__ = list(dict.fromkeys(_base.__all__ + _combinators.__all__ + _core.__all__ + _normalization.__all__
+                             + _metrics.__all__ + _rnn.__all__))
 
 # `Layer.init_from_file` is defined next to the checkpoint format it reads, in `neurotic.supervised.checkpoint`,
 # which patches it onto `Layer`; importing that module here gives every layer the method whenever

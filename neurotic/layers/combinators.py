@@ -7,9 +7,10 @@ Docs: https://neurotic.github.io/neurotic/layers_combinators.html.md"""
 # %% auto #0
 __all__ = ['inputs_from_stack', 'outputs_onto_stack', 'Serial', 'AssertShape', 'AssertFunction', 'assert_shape', 'Parallel',
            'Select', 'Branch', 'Add', 'SubtractTop', 'Multiply', 'Dup', 'Drop', 'Swap', 'Residual', 'Concatenate',
-           'Split', 'Scan']
+           'Split', 'Scan', 'SerialWithSideOutputs', 'Bidirectional']
 
-# %% ../../nbs/12_layers_combinators.ipynb #ea4b0618
+# %% ../../nbs/12_layers_combinators.ipynb #8f86f608
+import copy
 import functools
 import inspect
 import string
@@ -22,7 +23,7 @@ from .. import fastmath
 from .base import Fn, Layer, PureLayer, validate_mode
 from ..shapes import ShapeDtype
 
-# %% ../../nbs/12_layers_combinators.ipynb #aaa31bb4
+# %% ../../nbs/12_layers_combinators.ipynb #61ad2a21
 def _make_tuple(xs):
     "A tuple from a tuple, a list or a single value."
     return tuple(xs) if isinstance(xs, (list, tuple)) else (xs,)
@@ -45,7 +46,7 @@ def outputs_onto_stack(outputs,  # a layer's outputs (packed)
     "The stack after removing `n` values and pushing `outputs`."
     return _make_singleitem_or_original(_make_tuple(outputs) + _make_tuple(stack)[n:])
 
-# %% ../../nbs/12_layers_combinators.ipynb #dce84623
+# %% ../../nbs/12_layers_combinators.ipynb #5de3d6f3
 def _deep_flatten(items):
     "The items of nested lists/tuples as one flat list, dropping `None`s."
     flat = []
@@ -70,7 +71,7 @@ def _split_rngs(rng, n_copies):
     "`n_copies` keys split from `rng`."
     return fastmath.random.split(rng, n_copies)
 
-# %% ../../nbs/12_layers_combinators.ipynb #6756f5bc
+# %% ../../nbs/12_layers_combinators.ipynb #7e86b2b0
 class Serial(Layer):
     """Applies its sublayers one after another (function composition) on a data stack."""
 
@@ -94,7 +95,7 @@ class Serial(Layer):
             running_total -= layer.n_out
         return running_max, running_max - running_total
 
-# %% ../../nbs/12_layers_combinators.ipynb #507db32c
+# %% ../../nbs/12_layers_combinators.ipynb #239a8983
 @patch
 def forward(self: Serial, xs):
     "Run the sublayers in order on the stack `xs`."
@@ -115,12 +116,15 @@ def forward(self: Serial, xs):
 @patch
 def init_weights_and_state(self: Serial, input_signature):
     "Initialise each sublayer on the signature the stack has when it runs."
-    stack = input_signature
+    stack, weights, states = input_signature, [], []
     for layer in self.sublayers:
         inputs = inputs_from_stack(stack, layer.n_in)
-        layer.init(inputs)
+        w, s = layer.init(inputs, use_cache=True)  # the two markers where `layer` came before
         outputs, _ = layer._forward_abstract(inputs)
         stack = outputs_onto_stack(outputs, stack, layer.n_in)
+        weights.append(w)
+        states.append(s)
+    self.state, self.weights = tuple(states), tuple(weights)
 
 @patch
 def _check_initialized(self: Serial, weights, state):
@@ -134,7 +138,7 @@ def _validate_forward_inputs(self: Serial, xs):
     if n_given < self.n_in:
         raise ValueError(f"Number of inputs ({n_given}) to Serial.forward less than n_in ({self.n_in}).")
 
-# %% ../../nbs/12_layers_combinators.ipynb #204697a9
+# %% ../../nbs/12_layers_combinators.ipynb #04b0b57b
 class AssertShape(Layer):
     """Checks the shapes of its inputs against a specification and passes them through unchanged."""
 
@@ -160,7 +164,7 @@ class AssertShape(Layer):
         "Share the sizes bound by `other` (the input check) with this (the output check)."
         self._linked_to = other
 
-# %% ../../nbs/12_layers_combinators.ipynb #d081ebc5
+# %% ../../nbs/12_layers_combinators.ipynb #21981541
 @patch
 def forward(self: AssertShape, xs):  # noqa: F811 (each @patch adds a method to its own class)
     "Check the shapes of `xs` and return them unchanged."
@@ -204,7 +208,7 @@ def forward(self: AssertShape, xs):  # noqa: F811 (each @patch adds a method to 
             fail()
     return xs
 
-# %% ../../nbs/12_layers_combinators.ipynb #a4092f96
+# %% ../../nbs/12_layers_combinators.ipynb #d7e1efb7
 def AssertFunction(specification,  # e.g. '...a->...b'
                    layer,  # the layer to wrap
                    message=None):  # added to errors
@@ -253,7 +257,7 @@ def assert_shape(specification):  # e.g. '...a->...b'
 
     return lambda obj: wrap_class(obj) if inspect.isclass(obj) else wrap_function(obj)
 
-# %% ../../nbs/12_layers_combinators.ipynb #2a457092
+# %% ../../nbs/12_layers_combinators.ipynb #75625131
 class Parallel(Layer):
     """Applies each sublayer to its own span of the inputs, side by side."""
 
@@ -283,9 +287,10 @@ class Parallel(Layer):
         return outputs[0] if self.n_out == 1 else tuple(outputs)
 
     def init_weights_and_state(self, input_signature):
-        "Initialise each sublayer on its span of the signature."
-        for layer, sig in zip(self.sublayers, self._allot_to_sublayers(input_signature)):
-            layer.init(sig)
+        "Initialise each sublayer on its span of the signature (the markers where it came before)."
+        inits = [layer.init(sig, use_cache=True)
+                 for layer, sig in zip(self.sublayers, self._allot_to_sublayers(input_signature))]
+        self.state, self.weights = tuple(s for _, s in inits), tuple(w for w, _ in inits)
 
     @staticmethod
     def _validate(layers):
@@ -312,7 +317,7 @@ class Parallel(Layer):
             start = end
         return tuple(sub_inputs)
 
-# %% ../../nbs/12_layers_combinators.ipynb #17b65a9a
+# %% ../../nbs/12_layers_combinators.ipynb #f727424c
 def Select(indices,  # 0-based positions on the stack to output, in order
            n_in=None,  # how many values to take (default `max(indices) + 1`)
            name=None):  # display name (default e.g. 'Select[0,0]')
@@ -340,7 +345,7 @@ def Branch(*layers,  # layers (or `None`/lists) that each get a copy of the inpu
     indices = [list(range(layer.n_in)) for layer in parallel_layer.sublayers]
     return Serial(Select(_deep_flatten(indices)), parallel_layer, name=name, sublayers_to_print=layers)
 
-# %% ../../nbs/12_layers_combinators.ipynb #f3b072ad
+# %% ../../nbs/12_layers_combinators.ipynb #4a2659be
 def Add():
     "Adds the top two values."
     return Fn("Add", lambda x0, x1: x0 + x1)
@@ -378,7 +383,7 @@ def Residual(*layers,  # layers applied in series to the input
     layer = layers[0] if len(layers) == 1 else Serial(layers)
     return Serial(Branch(shortcut, layer), Add())
 
-# %% ../../nbs/12_layers_combinators.ipynb #4126d7de
+# %% ../../nbs/12_layers_combinators.ipynb #eba1c508
 class Concatenate(Layer):
     """Concatenates `n_items` arrays along `axis`."""
 
@@ -404,7 +409,7 @@ class Split(Layer):
         "Split the input."
         return tuple(jnp.split(inputs, self._n_items, self._axis))
 
-# %% ../../nbs/12_layers_combinators.ipynb #3bae1cae
+# %% ../../nbs/12_layers_combinators.ipynb #307f919c
 def _shape_without_axis(x, axis):
     "The shape of `x` with dimension `axis` removed."
     return x.shape[:axis] + x.shape[axis + 1:]
@@ -433,7 +438,7 @@ def _scan(f, xs, init_value, axis=0, remat=False):
         ys = fastmath.nested_map(lambda y: _swap_to_front(y, axis), ys)
     return ys, last_value
 
-# %% ../../nbs/12_layers_combinators.ipynb #786e3c4c
+# %% ../../nbs/12_layers_combinators.ipynb #8c07f38a
 class Scan(Layer):
     """Applies a layer step by step along an axis, carrying `n_carry` values between steps."""
 
@@ -466,7 +471,7 @@ class Scan(Layer):
         self.sublayer.state = state[0]
         self._carry_state = state[1]
 
-# %% ../../nbs/12_layers_combinators.ipynb #3a5d810f
+# %% ../../nbs/12_layers_combinators.ipynb #999ac558
 @patch
 def forward(self: Scan, inputs):  # noqa: F811 (each @patch adds a method to its own class)
     "Scan the sublayer over `inputs`."
@@ -505,5 +510,35 @@ def init_weights_and_state(self: Scan, input_signature):  # noqa: F811
     xs = sigs[:-n_carry] if n_carry > 0 else sigs
     carries = sigs[-n_carry:] if n_carry > 0 else ()
     slices = [ShapeDtype(_shape_without_axis(x, self._axis), x.dtype) for x in xs]
-    self.sublayer.init(_make_singleitem_or_original(tuple(slices) + tuple(carries)))
+    self.sublayer.init(_make_singleitem_or_original(tuple(slices) + tuple(carries)), use_cache=True)
     self._carry_state = ()
+
+# %% ../../nbs/12_layers_combinators.ipynb #76801334
+def SerialWithSideOutputs(layers,  # the layers to run in series
+                          n_side_outputs=1):  # per layer (an int for all): trailing outputs set aside
+    "`Serial(layers)` where each layer's last `n_side_outputs` outputs go to the bottom of the stack."
+    if isinstance(n_side_outputs, int):
+        n_side_outputs = [n_side_outputs] * len(layers)
+    running_max = running_total = 0
+    for layer, n_side in zip(layers, n_side_outputs):
+        running_total += layer.n_in
+        running_max = max(running_max, running_total)
+        running_total -= layer.n_out - n_side
+    stack_size, serial_layers = running_max, []
+    for layer, n_side in zip(layers, n_side_outputs):
+        serial_layers.append(layer)
+        stack_size += layer.n_out - layer.n_in
+        kept = list(range(layer.n_out - n_side))  # the outputs that feed the next layer
+        rest = [i + layer.n_out for i in range(stack_size - layer.n_out)]  # the stack below, untouched
+        aside = [i + layer.n_out - n_side for i in range(n_side)]  # the side outputs, moved to the bottom
+        serial_layers.append(Select(kept + rest + aside))
+    return Serial(serial_layers)
+
+# %% ../../nbs/12_layers_combinators.ipynb #fdf99687
+def Bidirectional(forward_layer,  # a layer over (batch, length, ...) inputs, e.g. `LSTM(n)` or `GRU(n)`
+                  axis=1,  # the time axis, reversed for the backward copy
+                  merge_layer=Concatenate()):  # combines the two outputs (Trax's default: concatenation)
+    "Runs `forward_layer` and a copy of it over the reversed sequence, and merges their outputs."
+    backward_layer = copy.deepcopy(forward_layer)
+    flip = Fn("_FlipAlongTimeAxis", lambda x: jnp.flip(x, axis=axis))
+    return Serial(Branch(forward_layer, Serial(flip, backward_layer, flip)), merge_layer)

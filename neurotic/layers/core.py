@@ -10,7 +10,7 @@ __all__ = ['RandomNormalInitializer', 'RandomUniformInitializer', 'ScaledInitial
            'log_softmax', 'LogSoftmax', 'Softmax', 'Mean', 'Sum', 'ArgMax', 'ToFloat', 'Flatten', 'ShiftRight',
            'one_hot']
 
-# %% ../../nbs/13_layers_core.ipynb #11a5f4bc
+# %% ../../nbs/13_layers_core.ipynb #4325c159
 import jax
 import jax.numpy as jnp
 import numpy as onp
@@ -20,7 +20,7 @@ from .base import Fn, Layer, validate_mode
 from .combinators import assert_shape
 from ..validation import check_int, check_number
 
-# %% ../../nbs/13_layers_core.ipynb #8392a67c
+# %% ../../nbs/13_layers_core.ipynb #1fa76623
 def _get_fans(shape, out_dim=-1, in_dim=-2):
     "Fan-in and fan-out of a weight shape (receptive field included for convolution kernels)."
     if len(shape) >= 2:
@@ -81,7 +81,7 @@ def GlorotNormalInitializer(out_dim=-1, in_dim=-2, scale=1.0):
     "Glorot (Xavier) normal: `fan_avg` scaling with a normal distribution."
     return ScaledInitializer(out_dim, in_dim, scale, "fan_avg", "normal")
 
-# %% ../../nbs/13_layers_core.ipynb #49a85a0e
+# %% ../../nbs/13_layers_core.ipynb #17252f72
 @assert_shape("...a->...b")
 class Dense(Layer):
     """A fully connected layer: `x @ W + b` over the last axis."""
@@ -119,7 +119,7 @@ class Dense(Layer):
         w = self._kernel_initializer(shape_w, rng_w)
         self.weights = (w, self._bias_initializer((self._n_units,), rng_b)) if self._use_bias else w
 
-# %% ../../nbs/13_layers_core.ipynb #cae23fa5
+# %% ../../nbs/13_layers_core.ipynb #e1730ed0
 @assert_shape("...->...d")
 class Embedding(Layer):
     """Maps integer ids to trainable vectors (rows of a `(vocab_size, d_feature)` table)."""
@@ -146,19 +146,23 @@ class Embedding(Layer):
         del input_signature
         self.weights = self._kernel_initializer((self._vocab_size, self._d_feature), self.rng)
 
-# %% ../../nbs/13_layers_core.ipynb #ffb67b29
+# %% ../../nbs/13_layers_core.ipynb #3b1c60ff
 @assert_shape("...->...")
 class Dropout(Layer):
     """Randomly zeroes a fraction `rate` of values in training, rescaling the rest."""
 
     def __init__(self,
                  rate=0.0,  # probability of dropping each value, in [0, 1)
-                 shared_axes=None,  # axes along which one mask value is shared
+                 shared_axes=None,  # an axis or a list of axes along which one mask value is shared
                  mode="train"):  # dropout happens only in 'train'
         rate = check_number(rate, "rate", low=0, high=1)
         super().__init__()
         self._initial_rate = rate
-        self._shared_axes = [] if shared_axes is None else list(shared_axes)
+        if shared_axes is None:
+            shared_axes = []
+        elif not isinstance(shared_axes, (list, tuple)):
+            shared_axes = [shared_axes]
+        self._shared_axes = [check_int(axis, "shared_axes", minimum=None) for axis in shared_axes]
         self._mode = validate_mode(mode)
 
     def init_weights_and_state(self, input_signature):
@@ -177,7 +181,7 @@ class Dropout(Layer):
         keep = fastmath.random.bernoulli(self.rng, keep_prob, tuple(mask_shape))
         return x * (keep.astype(x.dtype) / keep_prob)
 
-# %% ../../nbs/13_layers_core.ipynb #a5545ea2
+# %% ../../nbs/13_layers_core.ipynb #9333c2db
 @assert_shape("...->...")
 def Relu():
     "Rectified linear unit, `max(0, x)`."
@@ -201,7 +205,7 @@ def Tanh():
     "The hyperbolic tangent."
     return Fn("Tanh", lambda x: jnp.tanh(x))
 
-# %% ../../nbs/13_layers_core.ipynb #2a4101c9
+# %% ../../nbs/13_layers_core.ipynb #517dadba
 def log_softmax(x,  # activations
                 axis=-1):  # the axis holding the categories
     "Log-probabilities: `x - logsumexp(x)` along `axis`."
@@ -249,7 +253,7 @@ def Flatten(n_axes_to_keep=1):  # leading axes left as they are
         return jnp.reshape(x, x.shape[:n_axes_to_keep] + (-1,))
     return Fn(f"Flatten_keep{n_axes_to_keep}", f)
 
-# %% ../../nbs/13_layers_core.ipynb #3c6ee244
+# %% ../../nbs/13_layers_core.ipynb #cf89ccff
 def _zero_pad(x, pad, axis):
     "`x` padded with zeros on one axis; `pad` is `(before, after)`."
     x = jnp.asarray(x)  # numpy int64 tokens become JAX's default int32 here, without a warning
@@ -272,7 +276,7 @@ def ShiftRight(n_positions=1,  # how many places to shift along axis 1
 
     return Fn(f"ShiftRight({n_positions})", f)
 
-# %% ../../nbs/13_layers_core.ipynb #84ac7e2a
+# %% ../../nbs/13_layers_core.ipynb #64b4d0ab
 def one_hot(x,  # integer array
             n_categories,  # length of the new last axis
             dtype=jnp.float32):  # dtype of the result

@@ -1,4 +1,4 @@
-"""`neurotic.supervised`: `training`, `lr_schedules` and `checkpoint`, reachable as in `trax.supervised`.
+"""`neurotic.supervised`: `training`, `lr_schedules`, `checkpoint`, `trax_checkpoint` and `trainer_lib`, reachable as in `trax.supervised`.
 
 Docs: https://neurotic.github.io/neurotic/supervised_api.html.md"""
 
@@ -7,9 +7,29 @@ Docs: https://neurotic.github.io/neurotic/supervised_api.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../../nbs/19a_supervised_api.ipynb #03f722ca
+# %% ../../nbs/19a_supervised_api.ipynb #801ad4b2
 from .. import _lazy_submodules
 
-# %% ../../nbs/19a_supervised_api.ipynb #29897906
-_SUBMODULES = {name: name for name in ("training", "lr_schedules", "checkpoint")}
+# %% ../../nbs/19a_supervised_api.ipynb #172e8501
+_SUBMODULES = {name: name for name in ("training", "lr_schedules", "checkpoint", "trax_checkpoint")}
 __getattr__, __dir__ = _lazy_submodules(__name__, _SUBMODULES)
+
+# %% ../../nbs/19a_supervised_api.ipynb #4d91f0b8
+import random
+
+from .. import _module_alias
+
+
+def _init_random_number_generators(seed=None):  # an int, or None to draw one from Python's `random`
+    "Seed Python's and NumPy's generators with `seed` and return a JAX key made from it."
+    import numpy as np
+    from neurotic import fastmath
+
+    random.seed(seed)
+    if seed is None:
+        seed = random.randint(0, 2 ** 31 - 1)
+    np.random.seed(seed)
+    return fastmath.random.get_prng(seed)
+
+
+_module_alias(__name__, "trainer_lib", {"init_random_number_generators": _init_random_number_generators})
