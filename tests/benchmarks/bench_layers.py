@@ -5,6 +5,10 @@
    on batch 32 x length 64 tokens: cross-entropy, `jax.value_and_grad` and an optax Adam update, all
    in one jitted function. Baseline: the same model in PyTorch (`nn.Embedding`, a 2-layer
    `nn.GRU(batch_first=True)`, `nn.Linear`, `log_softmax`, `torch.optim.Adam`). Target: ours <= 0.75x.
+   Second baseline: the same model in Trax 1.4.1, the step jitted by hand the same way with Trax's
+   Adam(0.001) (tests/benchmarks/trax_side.py), when `--trax-python PATH` or NEUROTIC_TRAX_PYTHON=PATH
+   names an interpreter with Trax (e.g. /tmp/traxvenv/bin/python, made by
+   tools/trax_reference/make_trax_venv.sh). No target; its figures and ratio are printed.
 
    PyTorch is not a dependency of neurotic. The baseline runs in a separate worker process, this
    same script started with `--torch-worker` under an interpreter that has torch:
@@ -26,7 +30,7 @@
    target <= 1.5 s), and that importing neurotic and neurotic.layers pulls in neither TensorFlow
    nor torch. The time of `import neurotic.layers` (which brings in JAX) is printed as well.
 
-Usage: python tests/benchmarks/bench_layers.py [--torch-python PATH] [--rounds N] [--strict]
+Usage: python tests/benchmarks/bench_layers.py [--torch-python PATH] [--trax-python PATH] [--rounds N] [--strict]
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from harness import Timing, finish, header, report  # noqa: E402
+from harness import Timing, Worker, baseline_python, baselines_line, finish, header, report, serve, timed  # noqa: E402
 
 BATCH, LENGTH, VOCAB, D_MODEL, N_LAYERS = 32, 64, 256, 512, 2
 
@@ -49,13 +53,6 @@ BATCH, LENGTH, VOCAB, D_MODEL, N_LAYERS = 32, 64, 256, 512, 2
 def timing(times: list[float]) -> Timing:
     "A harness `Timing` from raw per-step seconds."
     return Timing(statistics.median(times), min(times), max(times), len(times))
-
-
-def timed(fn) -> tuple[float, float]:
-    "Run `fn` once; return its (wall, process CPU) seconds."
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 # ----------------------------------------------------------------------------- neurotic (JAX)
@@ -184,39 +181,8 @@ def torch_worker() -> None:
         optimizer.step()
         return loss.item()
 
-    print(json.dumps({"ready": f"torch {torch.__version__}, {torch.get_num_threads()} threads"}), flush=True)
-    for line in sys.stdin:
-        print(json.dumps([timed(step) for _ in range(int(line))]), flush=True)
-
-
-def torch_interpreter(option: str | None) -> str | None:
-    "The interpreter for the PyTorch worker, or None when torch is not available."
-    path = option or os.environ.get("NEUROTIC_TORCH_PYTHON")
-    if path:
-        return path
-    try:
-        import importlib.util
-        return sys.executable if importlib.util.find_spec("torch") else None
-    except Exception:
-        return None
-
-
-class TorchWorker:
-    "The PyTorch side, running in its own process and answering timing requests."
-
-    def __init__(self, python: str):
-        self.process = subprocess.Popen([python, __file__, "--torch-worker"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
-        self.description = json.loads(self.process.stdout.readline())["ready"]
-
-    def times(self, n: int) -> list[list[float]]:
-        self.process.stdin.write(f"{n}\n")
-        self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
-
-    def close(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=60)
+    serve(f"torch {torch.__version__}, {torch.get_num_threads()} threads",
+          lambda n: [timed(step) for _ in range(n)])
 
 
 # ----------------------------------------------------------------------------- import time
@@ -238,7 +204,8 @@ def import_check(statement: str, runs: int = 5) -> tuple[Timing, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--torch-python", help="interpreter with torch for the baseline")
+    parser.add_argument("--torch-python", help="interpreter with torch for the baseline (default: $NEUROTIC_TORCH_PYTHON)")
+    parser.add_argument("--trax-python", help="interpreter with Trax 1.4.1 for the baseline (default: $NEUROTIC_TRAX_PYTHON)")
     parser.add_argument("--rounds", type=int, default=5, help="alternating timing rounds")
     parser.add_argument("--steps", type=int, default=4, help="timed steps per side and round")
     parser.add_argument("--strict", action="store_true", help="exit non-zero on a missed target")
@@ -251,22 +218,34 @@ def main() -> None:
     ours_step = neurotic_step()
     for _ in range(3):  # compile and warm up
         ours_step()
-    python = torch_interpreter(args.torch_python)
-    worker = TorchWorker(python) if python else None
+    python = baseline_python(args.torch_python, "NEUROTIC_TORCH_PYTHON", "torch")
+    worker = Worker(python, __file__, "--torch-worker") if python else None
     if worker:
         print(f"baseline: {worker.description} ({python})")
         worker.times(3)  # warm up
-    ours, theirs = [], []  # (wall, cpu) seconds per step
+    trax_python = baseline_python(args.trax_python, "NEUROTIC_TRAX_PYTHON", "trax")
+    trax = Worker(trax_python, HERE / "trax_side.py", "gru") if trax_python else None
+    if trax:
+        print(f"baseline: {trax.description} ({trax_python})")
+        trax.times(3)  # warm up
+    ran = {"PyTorch": f"{worker.description} ({python})" if worker else None,
+           "Trax 1.4.1": f"{trax.description} ({trax_python})" if trax else None}
+    ours, theirs, trax_times = [], [], []  # (wall, cpu) seconds per step
     for _ in range(args.rounds):
         ours += [timed(ours_step) for _ in range(args.steps)]
         if worker:
             theirs += worker.times(args.steps)
-    if worker:
-        worker.close()
+        if trax:
+            trax_times += trax.times(args.steps)
+    for side in (worker, trax):
+        if side:
+            side.close()
     walls = lambda pairs: [wall for wall, _ in pairs]
     results.append(report("neurotic GRU LM train step", timing(walls(ours)),
                           timing(walls(theirs)) if theirs else None, "PyTorch nn.GRU train step",
                           target=0.75))
+    report("neurotic GRU LM train step", timing(walls(ours)),
+           timing(walls(trax_times)) if trax_times else None, "Trax 1.4.1 GRU train step, same run")
     recurrent, large = matrix_products_alone()
     floor = recurrent.median + large.median
     print(f"matrix products alone, as XLA runs them here: {recurrent.ms:.1f} ms in the recurrences "
@@ -282,6 +261,10 @@ def main() -> None:
         print(f"ratio of the fastest steps: {min(walls(ours)) / min(walls(theirs)):.3f}")
         cpu = lambda pairs: statistics.median(c for _, c in pairs) * 1e3
         print(f"processor time per step (median): neurotic {cpu(ours):.1f} ms, PyTorch {cpu(theirs):.1f} ms")
+    if trax_times:
+        print(f"Trax: ratio of the fastest steps {min(walls(ours)) / min(walls(trax_times)):.3f}; processor time "
+              f"per step (median) {statistics.median(c for _, c in trax_times) * 1e3:.1f} ms")
+    print(baselines_line(ran))
     if load > (os.cpu_count() or 1):
         print("note: the machine was busy (load above the number of cores); repeat on a quiet machine")
 

@@ -8,9 +8,11 @@ when asked with --strict).
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -95,6 +97,75 @@ def report(name: str, ours: Timing, baseline: Timing | None, baseline_name: str,
         line += f"  target {'>=' if higher_is_better else '<='} {target}: {'met' if met else 'MISSED'}"
     print(line)
     return met
+
+
+def timed(fn) -> tuple[float, float]:
+    "Run `fn` once; return its (wall, process CPU) seconds."
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+# ----------------------------------------------------------------------------- baselines in side processes
+# A baseline framework (PyTorch, Trax 1.4.1) is never a dependency of neurotic: it runs in a worker
+# process under an interpreter that has it, named by an option or an environment variable
+# (NEUROTIC_TORCH_PYTHON, NEUROTIC_TRAX_PYTHON). The benchmark starts the worker (`Worker`), the worker
+# builds its step and answers timing requests (`serve`), and the benchmark alternates rounds of its
+# own steps with requests to the worker, so a change of load hits both sides alike.
+
+def baseline_python(option: str | None, variable: str, module: str) -> str | None:
+    """The interpreter for a baseline worker: `option`, else `$variable`, else this interpreter when
+    it can import `module`; None when the baseline is not available."""
+    path = option or os.environ.get(variable)
+    if path:
+        return path
+    try:
+        import importlib.util
+        return sys.executable if importlib.util.find_spec(module) else None
+    except Exception:
+        return None
+
+
+def serve(description: str, run: Callable[[int], list], out=None) -> None:
+    """The worker's side: announce `description`, then answer each stdin line `N` with the JSON list
+    `run(N)` returns, (wall, cpu) seconds per step (or one averaged pair per request). `out` is the
+    stream the benchmark reads (default stdout)."""
+    out = out or sys.stdout
+    print(json.dumps({"ready": description}), file=out, flush=True)
+    for line in sys.stdin:
+        print(json.dumps(run(int(line))), file=out, flush=True)
+
+
+class Worker:
+    "A baseline running in its own process (`python script *args`, which calls `serve`), answering timing requests."
+
+    def __init__(self, python: str, script: str, *args: str):
+        import tempfile
+        self.log = tempfile.TemporaryFile("w+")  # the worker's warnings; shown only if it fails
+        self.process = subprocess.Popen([python, str(script), *args], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.process.stdout.readline()
+        if not line:
+            self.log.seek(0)
+            raise RuntimeError(f"the baseline worker {python} {script} {' '.join(args)} did not start:\n"
+                               + self.log.read()[-4000:])
+        self.description = json.loads(line)["ready"]
+
+    def times(self, n: int) -> list[list[float]]:
+        self.process.stdin.write(f"{n}\n")
+        self.process.stdin.flush()
+        return json.loads(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+
+def baselines_line(ran: dict[str, str | None]) -> str:
+    "One line recording which same-run baselines ran: {name: description or None}."
+    parts = [f"{name}: {desc if desc else 'not run'}" for name, desc in ran.items()]
+    return "baselines in this run: " + "; ".join(parts)
 
 
 def finish(results: list[bool], strict: bool | None = None) -> None:
