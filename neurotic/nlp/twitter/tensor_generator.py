@@ -191,7 +191,8 @@ def to_tensor(self: TensorBuilder, text: str,  # a raw text
 
 
 @patch
-def save_vocabulary(self: TensorBuilder, path,  # the JSON file to write
+def save_vocabulary(self: TensorBuilder,  # noqa: F811 (@patch keeps the module-level function of this name)
+                    path,  # the JSON file to write
                     ) -> Path:
     "Save the vocabulary as JSON (atomically); return the path."
     return save_vocabulary(self.vocabulary, path)
