@@ -10,20 +10,32 @@ __all__ = []
 # %% ../../nbs/16_layers_api.ipynb #79329857
 from . import rnn as _rnn
 from .rnn import *  # first, so the core modules' names win any clash  # noqa: F403
+from . import acceleration as _acceleration
+from . import attention as _attention
 from . import base as _base
 from . import combinators as _combinators
+from . import efficient_attention as _efficient_attention
 from . import core as _core
 from . import metrics as _metrics
 from . import normalization as _normalization
+from .efficient_attention import *  # noqa: F403
+from .acceleration import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .base import *  # noqa: F403
 from .combinators import *  # noqa: F403
 from .core import *  # noqa: F403
 from .metrics import *  # noqa: F403
 from .normalization import *  # noqa: F403
 
+# Trax's `trax.layers.DotProductAttention` is its relative-attention function, not the class of the attention
+# module; neither is exported under that name here (the class stays at `neurotic.layers.attention`).
+del DotProductAttention  # noqa: F821
+_attention_names = [name for name in _attention.__all__ if name != "DotProductAttention"]
+
 # Everything public in the submodules, so `from neurotic.layers import *` works too.
 __all__ = list(dict.fromkeys(_base.__all__ + _combinators.__all__ + _core.__all__ + _normalization.__all__
-                             + _metrics.__all__ + _rnn.__all__))
+                             + _metrics.__all__ + _rnn.__all__ + _attention_names + _acceleration.__all__
+                             + _efficient_attention.__all__))
 
 # `Layer.init_from_file` is defined next to the checkpoint format it reads, in `neurotic.supervised.checkpoint`,
 # which patches it onto `Layer`; importing that module here gives every layer the method whenever
