@@ -1,7 +1,8 @@
 """The `neurotic-lm` command run as a user runs it: train, evaluate and generate in real processes, and its errors.
 
-One short training run (a 32-unit model, one bucket, 60 steps) is shared by the tests. The Shakespeare
-sample is read from NLTK_DATA; nothing is downloaded.
+Two short training runs are shared by the tests: a GRU run (a 32-unit model, one bucket, 60 steps) and a
+Transformer run (16 wide, one block, 40 steps). The Shakespeare sample is read from NLTK_DATA; nothing is
+downloaded. The `--corpus` tests write their own small text files.
 """
 import json
 import os
@@ -48,6 +49,19 @@ def run_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lm") / "run"
     done = run("train", "--steps", 60, "--d-model", 32, "--buckets", 64, "--learning-rate", 0.02,
                "--checkpoint-every", 30, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+TINY_TRANSFORMER = ["--model", "transformer", "--d-model", 16, "--heads", 2, "--d-ff", 32, "--layers", 1,
+                    "--buckets", 64, "--learning-rate", 0.01]
+
+
+@pytest.fixture(scope="module")
+def transformer_dir(tmp_path_factory):
+    "A Transformer run trained for 40 steps: 16 wide, one block of two heads."
+    folder = tmp_path_factory.mktemp("lm-transformer") / "run"
+    done = run("train", "--steps", 40, *TINY_TRANSFORMER, "--checkpoint-every", 20, "--output-dir", folder)
     assert done.returncode == 0, done.stderr
     return folder
 
@@ -192,6 +206,7 @@ def test_a_missing_corpus_is_explained(tmp_path):
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_saves_a_checkpoint_and_resumes(tmp_path, signum):
+    # the interruption is the loop's, whatever the model; the Transformer's continued run is checked below
     folder = tmp_path / "run"
     process = subprocess.Popen([*COMMAND, "train", "--steps", "1000000", "--d-model", "16", "--buckets", "64",
                                 "--checkpoint-every", "5", "--output-dir", str(folder)], stdout=subprocess.PIPE,
@@ -271,3 +286,128 @@ def test_a_failed_start_leaves_no_settings(tmp_path):
 def test_seed_and_length_bounds_name_the_option(args, message, tmp_path):
     done = run(*args, "--output-dir", tmp_path)
     assert done.returncode == 2 and message in done.stderr
+
+
+def test_the_transformer_trains_with_its_settings_saved(transformer_dir):
+    assert sorted(p.name for p in transformer_dir.iterdir()) == [".lock", "lm_config.json", "model.ckpt.npz"]
+    config = json.loads((transformer_dir / "lm_config.json").read_text())
+    assert (config["model"], config["d_model"], config["n_heads"], config["d_ff"], config["n_layers"]) == (
+        "transformer", 16, 2, 32, 1)
+    assert (config["corpus"], config["n_held_out"], config["max_len"]) == (None, 1000, 512)
+
+
+def test_the_transformer_continues_a_run(transformer_dir, tmp_path):
+    folder = copy_of(transformer_dir, tmp_path)
+    done = run("train", "--steps", 3, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert "a Transformer language model (16 wide" in done.stdout and "trained to step 43" in done.stdout
+
+
+def test_the_transformer_is_evaluated(transformer_dir):
+    done = run("evaluate", "--output-dir", transformer_dir)
+    assert done.returncode == 0, done.stderr
+    assert "evaluating 1000 held-out lines of the plays" in done.stdout
+    assert 1.0 < float(done.stdout.split("held-out perplexity:")[1].split()[0]) < 60.0  # far below 256
+
+
+def test_the_transformer_writes_greedily_and_by_seed(transformer_dir):
+    greedy = [run("generate", "--output-dir", transformer_dir, "--prompt", "My lord", "--length", 20,
+                  "--temperature", 0) for _ in range(2)]
+    assert greedy[0].returncode == 0, greedy[0].stderr
+    assert greedy[0].stdout == greedy[1].stdout and greedy[0].stdout.startswith("My lord")
+    assert len(greedy[0].stdout.rstrip("\n")) <= len("My lord") + 20
+    sampled = [run("generate", "--output-dir", transformer_dir, "--temperature", 1.0, "--seed", seed,
+                   "--length", 30).stdout for seed in (1, 1, 2)]
+    assert sampled[0] == sampled[1] != sampled[2]
+
+
+def test_the_transformer_refuses_more_than_max_len(transformer_dir):
+    done = run("generate", "--output-dir", transformer_dir, "--prompt", "Hi", "--length", 511)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr == ("neurotic-lm generate: error: the Transformer reads at most max_len=512 characters, prompt "
+                           "and text together; with this prompt of 2 characters length must be at most 510; got 511\n")
+
+
+def test_a_run_saved_before_the_model_choice_is_a_gru_run(run_dir, tmp_path):
+    folder = copy_of(run_dir, tmp_path)
+    config = json.loads((folder / "lm_config.json").read_text())
+    old = {key: value for key, value in config.items()
+           if key not in ("model", "d_ff", "n_heads", "max_len", "dropout", "corpus")}
+    (folder / "lm_config.json").write_text(json.dumps(old))
+    done = run("train", "--steps", 2, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert "a GRU language model (32 units" in done.stdout and "trained to step 62" in done.stdout
+    assert run("generate", "--output-dir", folder, "--prompt", "A", "--length", 5).returncode == 0
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--model", "transformer"], "model=transformer (the run has gru)"),
+    (["--corpus", "lines.txt"], "(the run has None)"),
+])
+def test_another_model_or_corpus_in_a_used_directory_is_an_error(run_dir, options, message):
+    done = run("train", "--steps", 1, *options, "--output-dir", run_dir)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert message in done.stderr
+
+
+def test_transformer_options_for_a_gru_run_are_an_error(tmp_path):
+    done = run("train", "--steps", 1, "--d-ff", 64, "--output-dir", tmp_path / "run")
+    assert done.returncode == 1
+    assert done.stderr == ("neurotic-lm train: error: --d-ff shape only a Transformer; add --model transformer or "
+                           "drop them\n")
+
+
+def write_corpus(folder, n_lines=120):
+    "A small UTF-8 corpus of numbered lines, with blank lines and one non-ASCII character."
+    path = folder / "numbers.txt"
+    path.write_text("".join(f"{i} is {'even' if i % 2 == 0 else 'odd'} \u2014 ok\n\n" for i in range(n_lines)),
+                    encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("model", ["gru", "transformer"])
+def test_a_corpus_file_trains_evaluates_and_writes(tmp_path, model):
+    corpus, folder = write_corpus(tmp_path), tmp_path / "run"
+    size = TINY_TRANSFORMER if model == "transformer" else ["--d-model", 16, "--buckets", 64]
+    done = run("train", "--steps", 12, *size, "--batch-size", 8, "--corpus", corpus, "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert f"on {corpus} for 12 steps" in done.stdout
+    config = json.loads((folder / "lm_config.json").read_text())
+    assert (config["model"], config["corpus"], config["n_held_out"]) == (model, str(corpus), 12)
+    done = run("evaluate", "--output-dir", folder)
+    assert done.returncode == 0, done.stderr
+    assert f"evaluating 12 held-out lines of {corpus}" in done.stdout
+    done = run("generate", "--output-dir", folder, "--prompt", "7 is", "--length", 10, "--temperature", 0)
+    assert done.returncode == 0 and done.stdout.startswith("7 is"), done.stderr
+    done = run("train", "--steps", 2, "--output-dir", folder)
+    assert done.returncode == 0 and "trained to step 14" in done.stdout, done.stderr
+
+
+def test_a_corpus_is_found_from_another_directory(tmp_path):
+    corpus, folder = write_corpus(tmp_path), tmp_path / "run"
+    relative = subprocess.run([*COMMAND, "train", "--steps", "2", "--d-model", "8", "--buckets", "64", "--batch-size",
+                               "8", "--corpus", corpus.name, "--output-dir", "run"], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=300, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    assert relative.returncode == 0, relative.stderr
+    assert json.loads((folder / "lm_config.json").read_text())["corpus"] == str(corpus)
+    assert run("evaluate", "--output-dir", folder).returncode == 0
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("missing", "does not exist or is not a file"),
+    ("latin-1", "not UTF-8 text (invalid continuation byte)"),
+    ("one line", "too small to train on: 1 non-blank line(s)"),
+    ("short lines", "cannot fill one batch of 32 lines in any bucket"),
+])
+def test_a_corpus_that_cannot_make_a_run_is_refused_naming_it(tmp_path, kind, message):
+    corpus = tmp_path / "corpus.txt"
+    if kind == "latin-1":
+        corpus.write_bytes("na\u00efve caf\u00e9\nsecond\n".encode("latin-1"))
+    elif kind == "one line":
+        corpus.write_text("\n  \nonly this line\n")
+    elif kind == "short lines":
+        write_corpus(tmp_path, n_lines=20).rename(corpus)
+    done = run("train", "--steps", 1, "--d-model", 8, "--corpus", corpus, "--output-dir", tmp_path / "run")
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and str(corpus) in done.stderr and message in done.stderr
+    assert not (tmp_path / "run" / "lm_config.json").exists()

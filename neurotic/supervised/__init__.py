@@ -1,4 +1,4 @@
-"""`neurotic.supervised`: `training`, `lr_schedules`, `checkpoint`, `trax_checkpoint` and `trainer_lib`, reachable as in `trax.supervised`.
+"""`neurotic.supervised`: `training`, `lr_schedules`, `checkpoint`, `trax_checkpoint`, `decoding` and `trainer_lib`, reachable as in `trax.supervised`.
 
 Docs: https://neurotic.github.io/neurotic/supervised_api.html.md"""
 
@@ -11,7 +11,8 @@ __all__ = []
 from .. import _lazy_submodules
 
 # %% ../../nbs/19a_supervised_api.ipynb #172e8501
-_SUBMODULES = {name: name for name in ("training", "lr_schedules", "checkpoint", "trax_checkpoint")}
+_SUBMODULES = {name: name for name in ("training", "lr_schedules", "checkpoint", "trax_checkpoint",
+                                           "decoding")}
 __getattr__, __dir__ = _lazy_submodules(__name__, _SUBMODULES)
 
 # %% ../../nbs/19a_supervised_api.ipynb #4d91f0b8
