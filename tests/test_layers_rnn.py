@@ -109,3 +109,18 @@ def test_a_labelled_cell_names_the_label_in_its_errors():
         assert str(error) == "MyGRU expects inputs with last dimension 3; got shape (1, 4, 5)"
     else:
         raise AssertionError("a wrong feature size was accepted")
+
+
+def test_gru_gradient_copies_no_activations_into_a_transposed_layout():
+    """The weight gradients are products on (length * batch, k) matrices, so the compiled gradient holds no
+    copy or transpose of a (batch, length, k) activation that puts its feature axis first (a contraction over
+    the two leading axes at once makes XLA copy both operands that way)."""
+    import re
+    batch, length, d, n = 4, 5, 6, 7  # distinct sizes, so a shape tells which axes it holds
+    w_g, b_g, w_c, b_c, xs, h0 = random_arrays(0, (d + n, 2 * n), (2 * n,), (d + n, n), (n,), (batch, length, d), (batch, n))
+    loss = lambda weights, xs: jnp.sum(jnp.sin(rnn.gru_scan(weights, xs, h0)[0]))
+    text = jax.jit(jax.grad(loss, argnums=(0, 1))).lower((w_g, b_g, w_c, b_c), xs).compile().as_text()
+    moved = [tuple(map(int, s.split(","))) for s in re.findall(r"= f32\[([\d,]+)\]\{[\d,]+\} (?:transpose|copy)\(", text)]
+    activations = [s for s in moved if len(s) == 3 and {batch, length} <= set(s)]
+    assert activations, "the batch/time swaps at the layer's edges should still be there"
+    assert [s for s in activations if s[0] not in (batch, length)] == []

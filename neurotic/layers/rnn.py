@@ -41,28 +41,26 @@ def gru_input_projections(weights,  # GRU weights, Trax layout
 
 # %% ../../nbs/14_layers_rnn.ipynb #d99e37ed
 def _gru_loop(projections, w_gates_h, w_candidate_h, h0):
-    "Run the GRU over time-major `projections`; returns the states and the gates at every position."
+    "Run the GRU over time-major `projections`; returns the states, the gates and `r * h` at every position."
     n = w_candidate_h.shape[0]
 
     def step(h, projection):  # h (batch, n), projection (batch, 3n)
         gates = jax.nn.sigmoid(projection[:, :2 * n] + h @ w_gates_h)
         update, reset = gates[:, :n], gates[:, n:]
-        candidate = jnp.tanh(projection[:, 2 * n:] + (reset * h) @ w_candidate_h)
+        reset_h = reset * h  # kept: the candidate's weight gradient reads it
+        candidate = jnp.tanh(projection[:, 2 * n:] + reset_h @ w_candidate_h)
         h = update * h + (1 - update) * candidate
-        return h, (h, update, reset, candidate)
+        return h, (h, update, reset, reset_h, candidate)
 
-    _, (hs, updates, resets, candidates) = jax.lax.scan(step, h0, projections)
-    return hs, updates, resets, candidates
+    return jax.lax.scan(step, h0, projections)[1]
 
 
 def _gru_forward(w_gates, b_gates, w_candidate, b_candidate, xs, h0):
     "The forward pass; returns what the backward pass needs (time-major inputs, states, gates)."
     d = xs.shape[-1]
-    xs_by_time = jnp.swapaxes(xs, 0, 1)  # (length, batch, d)
     weights = (w_gates, b_gates, w_candidate, b_candidate)
     projections = gru_input_projections(weights, xs)  # (length, batch, 3n)
-    hs, updates, resets, candidates = _gru_loop(projections, w_gates[d:], w_candidate[d:], h0)
-    return xs_by_time, hs, updates, resets, candidates
+    return (jnp.swapaxes(xs, 0, 1), *_gru_loop(projections, w_gates[d:], w_candidate[d:], h0))
 
 # %% ../../nbs/14_layers_rnn.ipynb #825372ff
 @jax.custom_vjp
@@ -74,17 +72,19 @@ def _gru_scan(w_gates, b_gates, w_candidate, b_candidate, xs, h0):
 
 def _gru_scan_forward(w_gates, b_gates, w_candidate, b_candidate, xs, h0):
     "The forward pass, keeping the states and gates for the backward pass."
-    xs_by_time, hs, updates, resets, candidates = _gru_forward(w_gates, b_gates, w_candidate, b_candidate, xs, h0)
-    saved = (w_gates, w_candidate, xs_by_time, h0, hs, updates, resets, candidates)
-    return (jnp.swapaxes(hs, 0, 1), hs[-1]), saved
+    xs_by_time, hs, *gates = _gru_forward(w_gates, b_gates, w_candidate, b_candidate, xs, h0)
+    return (jnp.swapaxes(hs, 0, 1), hs[-1]), (w_gates, w_candidate, xs_by_time, h0, hs, *gates)
+
+
+def _rows(a):  # (length, batch, k) -> (length * batch, k), merging the leading axes (no copy)
+    return a.reshape(-1, a.shape[-1])
 
 
 def _gru_scan_backward(saved, cotangents):
     "Gradients of the weights, inputs and initial state from those of the outputs and last state."
-    w_gates, w_candidate, xs_by_time, h0, hs, updates, resets, candidates = saved
+    w_gates, w_candidate, xs_by_time, h0, hs, updates, resets, reset_hs, candidates = saved
     d_ys, d_h_last = cotangents
-    d, n = xs_by_time.shape[-1], w_candidate.shape[1]
-    d_hs = jnp.swapaxes(d_ys, 0, 1).at[-1].add(d_h_last)  # (length, batch, n)
+    d = xs_by_time.shape[-1]
     h_prevs = jnp.concatenate([h0[None], hs[:-1]], axis=0)  # (length, batch, n)
     w_gates_t, w_candidate_t = w_gates[d:].T, w_candidate[d:].T  # transposed once, not at every step
 
@@ -99,19 +99,15 @@ def _gru_scan_backward(saved, cotangents):
         d_h_prev = d_h * update + d_reset_h * reset + d_gates @ w_gates_t
         return d_h_prev, (d_gates, d_candidate)
 
-    d_h0, (d_gates, d_candidates) = jax.lax.scan(
-        step, jnp.zeros_like(h0), (d_hs, h_prevs, updates, resets, candidates), reverse=True)
-    # Everything below is one large product over all positions.
-    d_projections = jnp.concatenate([d_gates, d_candidates], axis=-1)  # (length, batch, 3n)
-    w_inputs = jnp.concatenate([w_gates[:d], w_candidate[:d]], axis=1)  # (d, 3n)
-    d_w_inputs = jnp.einsum("tbd,tbk->dk", xs_by_time, d_projections)  # (d, 3n)
-    d_biases = jnp.sum(d_projections, axis=(0, 1))  # (3n,)
-    d_w_gates_h = jnp.einsum("tbi,tbk->ik", h_prevs, d_gates)  # (n, 2n)
-    d_w_candidate_h = jnp.einsum("tbi,tbk->ik", resets * h_prevs, d_candidates)  # (n, n)
-    d_xs = jnp.einsum("tbk,dk->btd", d_projections, w_inputs)  # (batch, length, d)
-    return (jnp.concatenate([d_w_inputs[:, :2 * n], d_w_gates_h], axis=0), d_biases[:2 * n],
-            jnp.concatenate([d_w_inputs[:, 2 * n:], d_w_candidate_h], axis=0), d_biases[2 * n:],
-            d_xs, d_h0)
+    d_h0, (d_gates, d_candidates) = jax.lax.scan(  # the last state's gradient starts the walk
+        step, d_h_last, (jnp.swapaxes(d_ys, 0, 1), h_prevs, updates, resets, candidates), reverse=True)
+    # Everything below is a large product over all positions, on (length * batch, k) matrices.
+    xs_rows, d_gates_rows, d_candidate_rows = _rows(xs_by_time), _rows(d_gates), _rows(d_candidates)
+    d_w_gates = jnp.concatenate([xs_rows.T @ d_gates_rows, _rows(h_prevs).T @ d_gates_rows])  # (d+n, 2n)
+    d_w_candidate = jnp.concatenate([xs_rows.T @ d_candidate_rows, _rows(reset_hs).T @ d_candidate_rows])
+    d_xs = d_gates_rows @ w_gates[:d].T + d_candidate_rows @ w_candidate[:d].T  # (length * batch, d)
+    return (d_w_gates, d_gates_rows.sum(axis=0), d_w_candidate, d_candidate_rows.sum(axis=0),
+            jnp.swapaxes(d_xs.reshape(xs_by_time.shape), 0, 1), d_h0)
 
 
 _gru_scan.defvjp(_gru_scan_forward, _gru_scan_backward)

@@ -573,11 +573,26 @@ def _fast_forward(tasks, drawn_at_save):  # the tasks, and how many batches each
             task.next_batch()
 
 # %% ../../nbs/19_training.ipynb #2e33a808
+@jax.jit
+def _all_finite(tree):  # a pytree of arrays
+    "Whether no floating-point array of `tree` holds a NaN or an infinity (one reduction on the device)."
+    checks = [jnp.isfinite(x).all() for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    return jnp.stack(checks).all() if checks else jnp.array(True)
+
+
+@jax.jit
+def _finite_copies(weights, state):  # the loop's trained weights and state
+    "Copies of `weights` and `state` for the model, and whether the weights are all finite, in one call."
+    copy = lambda tree: jax.tree.map(lambda x: jnp.array(x, copy=True), tree)
+    return copy(weights), copy(state), _all_finite(weights)
+
+
 @patch
 def _publish_weights(self: Loop):
     "Give `model` and `eval_model` copies of the trained weights and state (the loop's own are donated)."
-    weights = jax.tree.map(lambda x: jnp.array(x, copy=True), self._weights)
-    state = jax.tree.map(lambda x: jnp.array(x, copy=True), self._state)
+    weights, state, finite = _finite_copies(self._weights, self._state)
+    if not bool(finite):
+        self._check_finite()  # raises, naming the step
     self._model.weights, self._model.state = weights, state
     if self._eval_model is not self._model:
         self._eval_model.weights, self._eval_model.state = weights, state
@@ -671,13 +686,6 @@ def _checked_losses(self: Loop, pending):  # list of (step, loss on the device)
     return values
 
 # %% ../../nbs/19_training.ipynb #4119aaf6
-@jax.jit
-def _all_finite(tree):  # a pytree of arrays
-    "Whether no floating-point array of `tree` holds a NaN or an infinity (one reduction on the device)."
-    checks = [jnp.isfinite(x).all() for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
-    return jnp.stack(checks).all() if checks else jnp.array(True)
-
-
 @patch
 def _check_finite(self: Loop):
     "Stop training with an error naming the step if a weight or an optimizer slot is NaN or infinite."
@@ -857,6 +865,5 @@ def _train(self: Loop,
             if stop.received is not None:
                 break
         self._checked_losses(pending)
-        self._check_finite()
     finally:
         bar.close()

@@ -136,6 +136,15 @@ def serve(description: str, run: Callable[[int], list], out=None) -> None:
         print(json.dumps(run(int(line))), file=out, flush=True)
 
 
+def serve_requests(description: str, handle: Callable[[dict], Any], out=None) -> None:
+    """The worker's side of a conversation richer than timing requests: announce `description`, then answer
+    each stdin line, a JSON object, with the JSON of `handle(request)`."""
+    out = out or sys.stdout
+    print(json.dumps({"ready": description}), file=out, flush=True)
+    for line in sys.stdin:
+        print(json.dumps(handle(json.loads(line))), file=out, flush=True)
+
+
 class Worker:
     "A baseline running in its own process (`python script *args`, which calls `serve`), answering timing requests."
 
@@ -152,9 +161,18 @@ class Worker:
         self.description = json.loads(line)["ready"]
 
     def times(self, n: int) -> list[list[float]]:
-        self.process.stdin.write(f"{n}\n")
+        "Ask a `serve` worker for `n` steps; returns its (wall, cpu) seconds."
+        return self.ask(n)
+
+    def ask(self, request) -> Any:
+        "Send `request` (JSON-able) as one line and return the worker's JSON answer."
+        self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
-        return json.loads(self.process.stdout.readline())
+        line = self.process.stdout.readline()
+        if not line:
+            self.log.seek(0)
+            raise RuntimeError(f"the baseline worker stopped while answering {request!r}:\n" + self.log.read()[-4000:])
+        return json.loads(line)
 
     def close(self) -> None:
         self.process.stdin.close()

@@ -14,6 +14,12 @@ Workloads, the same model, optimizer, batch shapes and code path as neurotic's s
 - `gru`: the GRU language model of bench_layers (ShiftRight, Embedding(256, 512), two GRU(512), Dense(256),
   LogSoftmax; batch 32 x 64), one training step jitted by hand as neurotic's side is: mean cross-entropy,
   `jax.value_and_grad`, Trax's Adam(0.001) `tree_update`. A request `N` answers N (wall, cpu) pairs.
+- `lm DATA`: the seed's GRU language model trained to a held-out perplexity (bench_time_to_perplexity.py).
+  DATA is a folder the benchmark wrote: `setup.json` (recipe), `weights.npz` (neurotic's initial weights,
+  leaves in tree order, which is Trax's order too) and `held_out.npz` (evaluation batches). Requests are
+  JSON objects: `{"train": N, "batches": PATH}` runs `loop.run(N)` of Trax's Loop on the N training
+  batches in PATH and answers its wall seconds; `{"evaluate": true}` answers the held-out
+  (sum of log-probabilities, count of non-padding characters).
 """
 import os
 import sys
@@ -24,7 +30,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import serve, timed  # noqa: E402
+from harness import serve, serve_requests, timed  # noqa: E402
 
 
 def version() -> str:
@@ -96,10 +102,76 @@ def gru():
     return f"{version()}, step jitted by hand with Trax's Adam", lambda n: [timed(step) for _ in range(n)]
 
 
+def lm(data):
+    "Trax's Loop training the GRU language model from neurotic's initial weights, on batches the benchmark sends."
+    import collections
+    import json
+    import time
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    import trax
+    from trax import layers as tl
+    from trax.supervised import training
+
+    data = Path(data)
+    setup = json.loads((data / "setup.json").read_text())
+    d_model, vocab, pad = setup["d_model"], setup["vocab_size"], setup["pad_id"]
+    model = tl.Serial(tl.ShiftRight(mode="train"), tl.Embedding(vocab, d_model),
+                      [tl.GRU(n_units=d_model) for _ in range(setup["n_layers"])], tl.Dense(vocab), tl.LogSoftmax())
+    with np.load(data / "weights.npz") as saved:
+        leaves = [jnp.asarray(saved[f"leaf_{i}"]) for i in range(len(saved.files))]
+    labeled = lambda ids: (ids, ids, (ids != pad).astype(np.float32))
+    with np.load(data / "first_batch.npz") as first:
+        sample = labeled(first["ids"])
+    model.init(trax.shapes.signature(sample[0]))
+    treedef = jax.tree_util.tree_structure(model.weights)
+    shapes = [tuple(w.shape) for w in jax.tree_util.tree_leaves(model.weights)]
+    if shapes != [tuple(w.shape) for w in leaves]:
+        raise ValueError(f"neurotic's weights {[w.shape for w in leaves]} do not fit Trax's tree {shapes}")
+    model.weights = jax.tree_util.tree_unflatten(treedef, leaves)
+    queue = collections.deque()
+
+    def batches():  # what the benchmark sent, in its order
+        while True:
+            yield queue.popleft()
+
+    optimizer = trax.optimizers.Adam(setup["learning_rate"], clip_grad_norm=setup["clip_grad_norm"])
+    task = training.TrainTask(batches(), tl.CrossEntropyLoss(), optimizer, sample_batch=sample,
+                              lr_schedule=trax.lr.warmup(setup["warmup_steps"], setup["learning_rate"]))
+    never = lambda step: False
+    loop = training.Loop(model, [task], eval_at=never, checkpoint_at=never, random_seed=setup["seed"])
+    state, rng = model.state, trax.fastmath.random.get_prng(0)
+    forward = jax.jit(lambda weights, ids: model.pure_fn(ids, weights, state, rng)[0])
+    with np.load(data / "held_out.npz") as saved:
+        held_out = [saved[f"ids_{i}"] for i in range(len(saved.files))]
+
+    def handle(request):
+        if "train" in request:
+            with np.load(request["batches"]) as saved:
+                queue.extend(labeled(saved[f"ids_{i}"]) for i in range(request["train"]))
+            start = time.perf_counter()
+            loop.run(request["train"])
+            block(loop.model.weights)
+            return {"seconds": time.perf_counter() - start, "step": loop.step}
+        total, count = 0.0, 0
+        for ids in held_out:
+            log_probs = np.asarray(forward(loop.model.weights, ids))
+            picked = np.take_along_axis(log_probs, ids[..., None], axis=-1)[..., 0]
+            total += float(np.sum(np.where(ids != pad, picked, 0.0), dtype=np.float64))
+            count += int(np.sum(ids != pad))
+        return {"total": total, "count": count}
+
+    return f"{version()}, training.Loop", handle
+
+
 if __name__ == "__main__":
     # Whatever Trax, TensorFlow or absl print goes to stderr; stdout carries only the answers.
     out = os.fdopen(os.dup(1), "w")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    description, run = {"sentiment": sentiment, "gru": gru}[sys.argv[1]]()
-    serve(description, run, out=out)
+    if sys.argv[1] == "lm":
+        serve_requests(*lm(sys.argv[2]), out=out)
+    else:
+        description, run = {"sentiment": sentiment, "gru": gru}[sys.argv[1]]()
+        serve(description, run, out=out)
