@@ -7,8 +7,8 @@ Docs: https://neurotic.github.io/neurotic/layers_core.html.md"""
 # %% auto #0
 __all__ = ['RandomNormalInitializer', 'RandomUniformInitializer', 'ScaledInitializer', 'GlorotUniformInitializer',
            'GlorotNormalInitializer', 'Dense', 'Embedding', 'Dropout', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh',
-           'log_softmax', 'LogSoftmax', 'Softmax', 'Mean', 'Sum', 'ArgMax', 'ToFloat', 'Flatten', 'ShiftRight',
-           'one_hot']
+           'log_softmax', 'LogSoftmax', 'Softmax', 'Mean', 'Sum', 'ArgMax', 'ToFloat', 'Flatten', 'numpy_generator',
+           'logsoftmax_sample', 'ShiftRight', 'one_hot']
 
 # %% ../../nbs/13_layers_core.ipynb #4325c159
 import jax
@@ -252,6 +252,25 @@ def Flatten(n_axes_to_keep=1):  # leading axes left as they are
                              f"({n_axes_to_keep}) after flattening.")
         return jnp.reshape(x, x.shape[:n_axes_to_keep] + (-1,))
     return Fn(f"Flatten_keep{n_axes_to_keep}", f)
+
+# %% ../../nbs/13_layers_core.ipynb #356c836b
+def numpy_generator(rng):  # None (or `numpy.random`), a seed, or a numpy Generator
+    "The NumPy generator to draw from: the global one (None, as Trax), a new one seeded by an int, or `rng` itself."
+    if rng is None:
+        return onp.random
+    if rng is onp.random or isinstance(rng, onp.random.Generator):
+        return rng
+    return onp.random.default_rng(check_int(rng, "rng", minimum=0))
+
+
+def logsoftmax_sample(log_probs,  # log-probabilities (or any scores), (..., n_categories)
+                      temperature=1.0,  # 0 for argmax, above 0 to sample from softmax(log_probs / temperature)
+                      rng=None):  # NumPy Generator or seed for the noise; None: NumPy's global generator, as Trax
+    "One category per row of `log_probs`, drawn with temperature by Trax's Gumbel-max rule."
+    temperature = check_number(temperature, "temperature", low=0, finite=True)
+    u = numpy_generator(rng).uniform(low=1e-6, high=1.0 - 1e-6, size=log_probs.shape)
+    g = -onp.log(-onp.log(u))
+    return onp.argmax(log_probs + g * temperature, axis=-1)  # a JAX array for JAX scores, as in Trax
 
 # %% ../../nbs/13_layers_core.ipynb #cf89ccff
 def _zero_pad(x, pad, axis):
