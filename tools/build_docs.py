@@ -1,219 +1,149 @@
-"""Build the documentation site into `_docs/`.
+"""Build the documentation site, with every notebook's results, into `_docs/`.
 
-With Quarto on the PATH this runs `nbdev-docs`, which renders the published site.
-Without it (Quarto cannot be installed offline), it says so and builds plain HTML pages:
+The notebooks are committed without outputs, so the build runs them:
 
-1. nbdev's processed notebooks in `_proc/`: the processing step of `nbdev-proc-nbs`
-   (`nbdev.serve.proc_nbs`: directives applied, `show_doc` signatures rendered), called
-   directly because the command itself first tries to download Quarto;
-2. one page per notebook with nbconvert's HTML exporter, named as on the published site
-   (`02_rnn_scan.ipynb` -> `rnn_scan.html`);
-3. an index page: `nbs/index.ipynb` followed by a map of every page of the build.
+1. each notebook in nbs/ is executed as `nbdev-test` executes it (execnb's `CaptureShell`,
+   the same cells skipped, two workers, in nbs/), then processed by nbdev for the docs
+   (the processing of `nbdev-proc-nbs`: directives applied, `show_doc` signatures rendered)
+   into `_proc/`, outputs included. A processed notebook records a digest of its source, the
+   package and tools/docs_execute.py, and is executed again only when one of them changed;
+2. with Quarto on the PATH, `nbdev-docs` renders the published site from `_proc/` (it keeps
+   those notebooks, which are newer than their sources); without it, MkDocs with the
+   Material theme builds the same pages offline (`mkdocs.yml`): one Markdown page per
+   notebook with its outputs and plots, MathJax served from the site, a sidebar grouped as
+   the notebook map, previous/next links and a search index.
 
-Links to other notebooks become links to their pages, and relative links to other files of
-the repository become links to the repository on GitHub. The notebooks are rendered from
-their source, which is committed without outputs; nothing is executed apart from nbdev's
-own processing (it runs the cells that hold imports, and `show_doc`).
+A notebook that fails stops the build with its name and traceback.
 
-    python tools/build_docs.py                       # nbdev-docs if quarto is there, else offline
-    python tools/build_docs.py --offline --out DIR   # always the offline pages, into DIR
+    python tools/build_docs.py                       # Quarto's site if quarto is there, else offline
+    python tools/build_docs.py --offline --out DIR   # always the offline site, into DIR
+    python tools/build_docs.py --if-stale            # offline, unless DIR already holds this source's site
 """
 from __future__ import annotations
 
 import argparse
-import html
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
-from urllib.parse import urldefrag
-
-import nbformat
-import yaml
-from nbconvert import HTMLExporter
-from traitlets.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
-NBS = ROOT / "nbs"
-HREF = re.compile(r'(?P<attr>\b(?:href|src))="(?P<url>[^"]*)"')
-PANDOC_ATTRIBUTES = re.compile(r"(\]\([^)\s]*\))\{[^}]*\}")  # `[text](url){target=...}` -> `[text](url)`
-EXTERNAL = re.compile(r"^(?:[a-z][a-z0-9+.-]*:|//|#)", re.IGNORECASE)  # http:, mailto:, data:, //host, #anchor
-DIRECTIVE = re.compile(r"^\s*#\|\s*(?P<key>[\w-]+)\s*:?\s*(?P<value>.*?)\s*$")
+sys.path.insert(0, str(ROOT / "tools"))
+import docs_execute  # noqa: E402  (tools/docs_execute.py: running and processing the notebooks)
+import docs_pages  # noqa: E402  (tools/docs_pages.py: notebook -> Markdown page, links, navigation)
+
+NBS, PROC = ROOT / "nbs", ROOT / "_proc"
+STAMP = ".build-stamp"  # in the site folder: the digest of the sources it was built from
+page_name, EXTERNAL, _link_rewriter = docs_pages.page_name, docs_pages.EXTERNAL, docs_pages.link_rewriter
 
 
-def page_name(notebook: str | Path) -> str:
-    "The page a notebook becomes on the published site: numeric prefix dropped, `.html`."
-    from nbdev.config import nbpath2html
-    return nbpath2html(Path(notebook).name).name
+def source_digest() -> str:
+    "Digest of everything the offline site is built from: notebooks, package, config, this builder."
+    sha = hashlib.sha256(docs_execute.package_digest().encode())
+    inputs = [*sorted(NBS.glob("*.ipynb")), ROOT / "mkdocs.yml", *sorted((ROOT / "docs_assets").glob("*")),
+              *[ROOT / "tools" / name for name in ("build_docs.py", "docs_execute.py", "docs_pages.py")]]
+    for path in inputs: sha.update(path.name.encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()
 
 
-def process_notebooks(n_workers: int = 2, file_re: str = "") -> Path:
-    "Write nbdev's processed notebooks (those whose name matches `file_re`) into `_proc/`; return that folder."
-    from nbdev.serve import proc_nbs
-    # nbdev warns about each cell mixing imports with other code; its workers inherit this filter
-    os.environ.setdefault("PYTHONWARNINGS", "ignore:Found cells containing imports:UserWarning")
-    return Path(proc_nbs(str(NBS), n_workers=n_workers, file_re=file_re))
+def mathjax_script() -> Path:
+    "MathJax 3's single-file TeX-to-SVG component, as the django-static-mathjax package ships it."
+    import mathjax
+    return Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js"
 
 
-def _front_matter(nb) -> dict:
-    "Pop the YAML front matter nbdev puts in a leading raw cell (title, description, output-file)."
-    if nb.cells and nb.cells[0].cell_type == "raw" and nb.cells[0].source.lstrip().startswith("---"):
-        text = nb.cells.pop(0).source.strip().strip("-")
-        return yaml.safe_load(text) or {}
-    return {}
-
-
-def _directives(source: str) -> tuple[dict, str]:
-    "Quarto/nbdev `#| key: value` lines of a code cell, and the source without them."
-    found, kept = {}, []
-    for line in source.splitlines():
-        match = DIRECTIVE.match(line)
-        if match: found[match["key"]] = match["value"].lower()
-        else: kept.append(line)
-    return found, "\n".join(kept).strip("\n")
-
-
-def _for_html(nb, meta: dict):
-    "Apply the cell options Quarto would (echo, output: asis, include, hide) and add the title."
-    cells = []
-    if meta.get("title"):
-        heading = f"# {meta['title']}" + (f"\n\n> {meta['description']}" if meta.get("description") else "")
-        cells.append(nbformat.v4.new_markdown_cell(heading))
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)  # nbdev's timings, which nbformat's schema rejects
-        if cell.cell_type == "markdown":
-            cell.source = PANDOC_ATTRIBUTES.sub(r"\1", cell.source)
-        if cell.cell_type != "code":
-            cells.append(cell); continue
-        options, cell.source = _directives(cell.source)
-        if "hide" in options or options.get("include") == "false": continue
-        markdown = [o["data"]["text/markdown"] for o in cell.get("outputs", [])
-                    if "data" in o and "text/markdown" in o["data"]]
-        if options.get("output") == "asis" and markdown:  # show_doc: its markdown is the content
-            cells.append(nbformat.v4.new_markdown_cell(PANDOC_ATTRIBUTES.sub(r"\1", "\n\n".join(markdown))))
-            continue
-        if options.get("echo") == "false":
-            cell.metadata.setdefault("tags", []).append("remove_input")
-        cells.append(cell)
-    nb.cells = cells
-    return nb
-
-
-def _link_rewriter(pages: dict[str, str], repo_url: str, branch: str, site_url: str):
-    "A function mapping one href/src value, as written in a notebook in nbs/, to where it lives on the site."
-    def rewrite(url: str) -> str:
-        path, fragment = urldefrag(url)
-        anchor = f"#{fragment}" if fragment else ""
-        if site_url and path.startswith(site_url) and path[len(site_url):] in pages.values():
-            return path[len(site_url):] + anchor  # nbdev's links to the published site: this build's page
-        if not url or EXTERNAL.match(url): return url
-        if path.endswith(".ipynb") and Path(path).name in pages:
-            return pages[Path(path).name] + anchor
-        target = (NBS / path).resolve()
-        if target.exists() and ROOT in target.parents and repo_url:
-            return f"{repo_url}/blob/{branch}/{target.relative_to(ROOT).as_posix()}{anchor}"
-        return url  # left as written: tests/test_docs.py reports it if it does not resolve
-    return rewrite
-
-
-HEADING_ID = re.compile(r'(<h[1-6][^>]*\bid=")([^"]+)(")')
-
-
-def _lowercase_anchors(text: str) -> str:
-    "Add the lower-case anchor Quarto gives each heading (nbdev links `#scan_gru_jax`; nbconvert writes `#scan_GRU_jax`)."
-    def add(match):
-        lower = match[2].lower()
-        return match[0] if lower == match[2] else f'<span id="{lower}"></span>{match[0]}'
-    return HEADING_ID.sub(add, text)
-
-
-def _rewrite_links(text: str, rewrite) -> str:
-    return HREF.sub(lambda m: f'{m["attr"]}="{html.escape(rewrite(html.unescape(m["url"])), quote=True)}"', text)
-
-
-def _inline_html(text: str) -> str:
-    "Escape `text` for HTML, turning its `code` spans into <code> elements."
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text))
-
-
-def _site_map(entries: list[tuple[str, str, str]]) -> str:
-    "HTML list of (page, title, description) for the index page."
-    items = "\n".join(f'<li><a href="{page}">{_inline_html(title)}</a>'
-                      + (f" &mdash; {_inline_html(description)}" if description else "") + "</li>"
-                      for page, title, description in entries)
-    return ('<section id="site-map" class="jp-RenderedHTMLCommon" style="max-width:60em;margin:1em auto;padding:0 1em">\n'
-            "<h2>Pages of this build</h2>\n"
-            "<p>Built offline without Quarto. The notebooks are committed without outputs, so each page "
-            "shows the prose, the code and nbdev's signatures; run a notebook (<code>make lab</code>) to see "
-            "its results, or <code>make test</code> to run every check.</p>\n"
-            f"<ul>\n{items}\n</ul>\n</section>\n")
-
-
-def build_offline(out_dir: Path, n_workers: int = 2, file_re: str = "") -> list[Path]:
-    "Build one HTML page per notebook (matching `file_re`) plus the index page into `out_dir`; return the pages."
+def write_pages(sources: list[Path], docs_dir: Path) -> list:
+    "One Markdown page per processed notebook in `_proc/` (images beside it) and the site's assets; return MkDocs' nav."
+    import nbformat
     from nbdev.config import get_config
     cfg = get_config()
-    repo_url, branch = str(cfg.get("git_url", "")).rstrip("/"), str(cfg.get("branch", "main"))
-    pages = {nb.name: page_name(nb) for nb in sorted(NBS.glob("*.ipynb"))}
-    sources = [nb for nb in sorted(NBS.glob("*.ipynb")) if re.search(file_re, nb.name)]
-    proc = process_notebooks(n_workers, file_re)
     site_url = f"{cfg.get('doc_host', '')}{cfg.get('doc_baseurl', '')}".rstrip("/") + "/"
-    rewrite = _link_rewriter(pages, repo_url, branch, site_url)
-    config = Config()
-    config.TagRemovePreprocessor.enabled = True
-    config.TagRemovePreprocessor.remove_input_tags = {"remove_input"}  # `#| echo: false` cells
-    exporter = HTMLExporter(config=config, template_name="lab", exclude_input_prompt=True, exclude_output_prompt=True)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.glob("*.html"): stale.unlink()  # pages of notebooks that are gone
-    entries, written = [], []
+    pages = {nb.name: Path(page_name(nb)).with_suffix(".md").name for nb in sorted(NBS.glob("*.ipynb"))}
+    rewrite = _link_rewriter(pages, str(cfg.get("git_url", "")).rstrip("/"), str(cfg.get("branch", "main")), site_url)
+    entries = []
     for source in sources:
-        nb = nbformat.read(proc / source.name, as_version=4)
-        meta = _front_matter(nb)
+        nb = nbformat.read(PROC / source.name, as_version=4)
         page = pages[source.name]
-        title = str(meta.get("title") or source.stem)
-        body, _ = exporter.from_notebook_node(_for_html(nb, meta), resources={"metadata": {"name": title}})
-        body = _lowercase_anchors(_rewrite_links(body, rewrite))
-        if page != "index.html":
-            nav = f'<nav style="max-width:60em;margin:1em auto;padding:0 1em"><a href="index.html">{html.escape(cfg.get("title", "home"))}</a> &rsaquo; {html.escape(title)}</nav>'
-            body = re.sub(r"(<body[^>]*>)", lambda m: m[1] + "\n" + nav, body, count=1)
-            entries.append((page, title, str(meta.get("description") or "")))
-        (out_dir / page).write_text(body, encoding="utf-8")
-        written.append(out_dir / page)
-    index = out_dir / "index.html"
-    if not index.exists():
-        index.write_text(f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>{html.escape(cfg.get('title', 'docs'))}</title>"
-                         "</head><body></body></html>\n", encoding="utf-8")
-        written.append(index)
-    text = index.read_text(encoding="utf-8")
-    index.write_text(text.replace("</body>", _site_map(entries) + "</body>", 1), encoding="utf-8")
-    return written
+        text, files = docs_pages.notebook_markdown(nb, Path(page).stem, rewrite)
+        (docs_dir / page).write_text(text, encoding="utf-8")
+        for name, content in files.items():
+            (docs_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (docs_dir / name).write_bytes(content)
+        entries.append((source.name, page, str(docs_pages.front_matter(nb).get("title") or source.stem)))
+    assets = docs_dir / "assets"
+    shutil.copytree(ROOT / "docs_assets", assets)
+    (assets / "mathjax").mkdir()
+    shutil.copy2(mathjax_script(), assets / "mathjax" / "tex-svg-full.js")
+    return docs_pages.navigation(entries)
+
+
+def notebooks(file_re: str = "") -> list[Path]:
+    "The notebooks in nbs/ whose name matches `file_re`, in notebook order."
+    return [nb for nb in sorted(NBS.glob("*.ipynb")) if re.search(file_re, nb.name)]
+
+
+def execute(sources: list[Path], n_workers: int, force: bool) -> None:
+    "Bring the executed notebooks in `_proc/` up to date, or raise `NotebookFailed` naming those that failed."
+    failed = docs_execute.run_notebooks(sources, n_workers, force)
+    if failed: raise NotebookFailed(failed)
+
+
+def build_offline(out_dir: Path, n_workers: int = 2, file_re: str = "", force: bool = False) -> int:
+    "Execute what is stale, then build the MkDocs site into `out_dir`; return the number of pages."
+    import logging
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    digest, sources = source_digest(), notebooks(file_re)  # the digest of what this build starts from
+    execute(sources, n_workers, force)
+    logging.basicConfig(level=logging.WARNING, format="mkdocs: %(message)s")
+    with tempfile.TemporaryDirectory() as tmp:
+        nav = write_pages(sources, Path(tmp))
+        build(load_config(config_file=str(ROOT / "mkdocs.yml"), docs_dir=tmp, site_dir=str(out_dir), nav=nav))
+    if not file_re: (out_dir / STAMP).write_text(digest + "\n")  # only a site of every notebook counts as built
+    return len(sources)
+
+
+class NotebookFailed(Exception):
+    "Notebooks that raised while executed for the docs."
+
+
+def is_up_to_date(out_dir: Path) -> bool:
+    "Whether `out_dir` holds the complete offline site of the sources as they are now."
+    stamp = out_dir / STAMP
+    return stamp.is_file() and stamp.read_text().strip() == source_digest()
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--offline", action="store_true", help="build the offline pages even when quarto is installed")
-    parser.add_argument("--out", type=Path, default=ROOT / "_docs", help="folder for the offline pages (default _docs/)")
+    parser.add_argument("--offline", action="store_true", help="build the offline site even when quarto is installed")
+    parser.add_argument("--if-stale", action="store_true", help="offline, and only if OUT does not hold this source's site")
+    parser.add_argument("--out", type=Path, default=ROOT / "_docs", help="folder for the offline site (default _docs/)")
     parser.add_argument("--file-re", default="", help="only notebooks whose name matches this regex (default: all)")
-    parser.add_argument("--n-workers", type=int, default=2, help="processes for nbdev's notebook processing")
+    parser.add_argument("--n-workers", type=int, default=2, help="notebooks executed at once")
+    parser.add_argument("--force", action="store_true", help="execute every notebook, even those whose results are up to date")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # nbdev finds its settings in pyproject.toml from the working directory
-    if not args.offline and shutil.which("quarto"):
-        return subprocess.run([str(Path(sys.executable).parent / "nbdev-docs")], cwd=ROOT).returncode
-    if not args.offline:
-        print("quarto is not on the PATH: building plain HTML pages offline instead of the Quarto site "
-              "(install Quarto, e.g. with `nbdev-install-quarto`, for the published look).")
+    out = args.out.resolve()
+    if args.if_stale and is_up_to_date(out):
+        print(f"{args.out} is up to date"); return 0
+    quarto = shutil.which("quarto") and not (args.offline or args.if_stale)
+    if not quarto and not (args.offline or args.if_stale):
+        print("quarto is not on the PATH: building the offline MkDocs site instead of the Quarto one.", flush=True)
     try:
-        pages = build_offline(args.out.resolve(), n_workers=args.n_workers, file_re=args.file_re)
-    except Exception as error:  # nbdev's processing failed in a notebook: say where, briefly
-        if "Error in notebook" not in str(error): raise
-        print(f"\nnbdev could not process a notebook for the docs:\n{error}\n\n"
-              "nbdev runs every cell that holds an import statement while processing (to render show_doc); "
-              "keep imports in cells of their own, with no other code.", file=sys.stderr)
+        if quarto:
+            execute(notebooks(args.file_re), args.n_workers, args.force)
+            PROC.touch()  # newer than pyproject.toml, or nbdev-docs would discard the executed notebooks
+            return subprocess.run([str(Path(sys.executable).parent / "nbdev-docs"), "--n-workers", str(args.n_workers)],
+                                  cwd=ROOT).returncode
+        count = build_offline(out, args.n_workers, args.file_re, args.force)
+    except NotebookFailed as error:
+        print("\nthe docs build stopped: these notebooks failed when executed\n\n" + "\n\n".join(error.args[0]), file=sys.stderr)
         return 1
-    print(f"wrote {len(pages)} pages into {args.out}")
+    print(f"wrote the site of {count} notebooks into {args.out}")
     return 0
 
 
