@@ -17,7 +17,7 @@ from ..layers.core import log_softmax, logsoftmax_sample, numpy_generator
 from ..validation import check_int, check_number
 
 # %% ../../nbs/16c_decoding.ipynb #f46136ef
-_COMPILED = weakref.WeakKeyDictionary()  # model -> its compiled pure_fn
+_COMPILED = weakref.WeakKeyDictionary()  # model -> its compiled pure_fn, without and with the state donated
 
 
 def _modes(layer):  # any layer
@@ -39,13 +39,21 @@ def _runner(model,  # an initialised layer
     "A function x -> outputs that runs `model` and keeps its new state in it, as `model(x)` does."
     if not accelerate:
         return model
-    compiled = _COMPILED.get(model)
-    if compiled is None:
+    if model not in _COMPILED:
         model_ref = weakref.ref(model)  # a strong reference here would keep the model alive for ever
-        compiled = _COMPILED[model] = jax.jit(lambda x, weights, state, rng: model_ref().pure_fn(x, weights, state, rng))
+
+        def pure(x, weights, state, rng):
+            return model_ref().pure_fn(x, weights, state, rng)
+        # the second updates the cache in place instead of copying it: only for a state this runner made itself
+        _COMPILED[model] = jax.jit(pure), jax.jit(pure, donate_argnums=2)
+    keep, reuse = _COMPILED[model]
+    made = []  # the leaves of the last state this runner stored in the model
 
     def run(x):
-        outputs, model.state = compiled(x, model.weights, model.state, model.rng)
+        leaves = jax.tree_util.tree_leaves(model.state)
+        own = len(leaves) == len(made) and all(a is b for a, b in zip(leaves, made))
+        outputs, model.state = (reuse if own else keep)(x, model.weights, model.state, model.rng)
+        made[:] = jax.tree_util.tree_leaves(model.state)
         return outputs
     return run
 
