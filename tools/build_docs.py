@@ -127,6 +127,9 @@ def main(argv=None) -> int:
     parser.add_argument("--force", action="store_true", help="execute every notebook, even those whose results are up to date")
     args = parser.parse_args(argv)
     os.chdir(ROOT)  # nbdev finds its settings in pyproject.toml from the working directory
+    shared_corpora = ROOT.parent / "shared" / "nltk_data"  # beside the checkout on the project's machines, as in the Makefile
+    if "NLTK_DATA" not in os.environ and shared_corpora.is_dir():
+        os.environ["NLTK_DATA"] = str(shared_corpora)
     out = args.out.resolve()
     if args.if_stale and is_up_to_date(out):
         print(f"{args.out} is up to date"); return 0
