@@ -351,7 +351,7 @@ def _init_end_layer(layer, model, model_input_signature, rest_signature, rng):
 
 # %% ../../nbs/19_training.ipynb #6dd6613b
 CHECKPOINT_FILENAME = "model.ckpt.npz"
-LOSS_CHECK_INTERVAL = 16  # steps whose losses are fetched and checked together
+LOSS_CHECK_INTERVAL = 16  # steps whose losses are fetched and checked together, 16 steps behind
 
 
 def _at_step_1_and_every(period):
@@ -575,9 +575,15 @@ def _fast_forward(tasks, drawn_at_save):  # the tasks, and how many batches each
 # %% ../../nbs/19_training.ipynb #2e33a808
 @jax.jit
 def _all_finite(tree):  # a pytree of arrays
-    "Whether no floating-point array of `tree` holds a NaN or an infinity (one reduction on the device)."
-    checks = [jnp.isfinite(x).all() for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
-    return jnp.stack(checks).all() if checks else jnp.array(True)
+    "Whether no floating-point array of `tree` holds a NaN or an infinity (one compiled call)."
+    arrays = [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.inexact)]
+    if not arrays:
+        return jnp.array(True)
+    # A sum is NaN or infinite as soon as one element is, and on the CPU a sum is about three times faster
+    # than reducing `isfinite` over the elements; only a sum that overflowed needs the element-wise check.
+    sums = [jnp.sum(x, dtype=jnp.promote_types(x.dtype, jnp.float32)) for x in arrays]
+    elementwise = lambda: jnp.stack([jnp.isfinite(x).all() for x in arrays]).all()
+    return jax.lax.cond(jnp.stack([jnp.isfinite(s) for s in sums]).all(), lambda: jnp.array(True), elementwise)
 
 
 @jax.jit
@@ -675,10 +681,28 @@ def _kept_checkpoint_note(self: Loop):
             else "no checkpoint was written")
 
 
+@jax.jit
+def _stacked_losses(losses):  # a tuple of scalar losses on the device
+    return jnp.stack([jnp.asarray(loss, jnp.float32) for loss in losses])
+
+
+def _fetched_losses(losses):  # scalar losses on the device
+    "The losses as Python floats, fetched in one transfer."
+    # Fetching the scalars one by one costs the device more than a step's bookkeeping does; one compiled
+    # stack costs one transfer. Padding to one length keeps it to a single compilation.
+    size = 2 * LOSS_CHECK_INTERVAL
+    values = []
+    for start in range(0, len(losses), size):
+        chunk = list(losses[start:start + size])
+        padded = chunk + chunk[-1:] * (size - len(chunk))
+        values += np.asarray(_stacked_losses(tuple(padded)))[:len(chunk)].tolist()
+    return values
+
+
 @patch
 def _checked_losses(self: Loop, pending):  # list of (step, loss on the device)
     "The losses as floats; a NaN or infinity stops training with an error naming its step."
-    values = [float(v) for v in jax.device_get([loss for _, loss in pending])]
+    values = _fetched_losses([loss for _, loss in pending])
     for (step, _), value in zip(pending, values):
         if not math.isfinite(value):
             raise FloatingPointError(f"Step {step}: the training loss is {value}; "
@@ -853,9 +877,12 @@ def _train(self: Loop,
             pending.append((self._step, self._run_one_step(task_index)))
             bar.update(1)
             at_eval, at_checkpoint = self._eval_at(self._step), self._checkpoint_at(self._step)
-            if at_eval or at_checkpoint or len(pending) >= LOSS_CHECK_INTERVAL:
+            if at_eval or at_checkpoint:
                 losses += self._checked_losses(pending)
                 pending = []
+            elif len(pending) == 2 * LOSS_CHECK_INTERVAL:  # the older half is long done: fetching it never waits
+                losses += self._checked_losses(pending[:LOSS_CHECK_INTERVAL])
+                pending = pending[LOSS_CHECK_INTERVAL:]
             if at_eval:
                 self._log_training(bar, task_index, sum(losses) / len(losses), len(losses), time.time() - start)
                 self._run_evals(bar)
