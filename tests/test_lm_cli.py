@@ -5,42 +5,18 @@ Transformer run (16 wide, one block, 40 steps). The Shakespeare sample is read f
 downloaded. The `--corpus` tests write their own small text files.
 """
 import json
-import os
-import shutil
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from cli_runs import Command, copy_of, interrupted_step, wait_for
 
-SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
-
-
-def _shakespeare_installed():
-    "Whether NLTK can find its shakespeare corpus."
-    import nltk
-    try:
-        nltk.data.find("corpora/shakespeare.zip")
-        return True
-    except LookupError:
-        return False
+from neurotic.nlp.corpora import is_installed
 
 
-pytestmark = pytest.mark.skipif(not _shakespeare_installed(),
+pytestmark = pytest.mark.skipif(not is_installed("shakespeare"),
                                 reason="NLTK's shakespeare corpus is not installed (set NLTK_DATA)")
 
-# the console script's entry point, run by this test's interpreter (no dependence on PATH)
-COMMAND = [sys.executable, "-c", "import sys; from neurotic.nlp.lm_cli import main; sys.exit(main())"]
-
-
-def run(*args, env=None):
-    "Run `neurotic-lm ARGS`; returns the completed process (text output)."
-    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})})
+run = Command("neurotic.nlp.lm_cli")
 
 
 @pytest.fixture(scope="module")
@@ -66,23 +42,8 @@ def transformer_dir(tmp_path_factory):
     return folder
 
 
-def copy_of(run_dir, tmp_path):
-    "A copy of the shared run that a test may damage."
-    target = tmp_path / "copy"
-    shutil.copytree(run_dir, target)
-    return target
-
-
 def test_help_is_quick_and_imports_no_jax():
-    probe = subprocess.run([sys.executable, "-c",
-                            "import sys; from neurotic.nlp.lm_cli import build_parser; "
-                            "build_parser().format_help(); print('jax' in sys.modules)"],
-                           capture_output=True, text=True, timeout=60)
-    assert probe.stdout.strip() == "False", probe.stderr
-    done = run("--help")
-    assert done.returncode == 0
-    for command in ("train", "evaluate", "generate"):
-        assert command in done.stdout
+    run.check_help(["train", "evaluate", "generate"])
 
 
 def test_train_writes_a_checkpoint_and_shows_progress(run_dir):
@@ -208,23 +169,16 @@ def test_a_missing_corpus_is_explained(tmp_path):
 def test_an_interrupted_run_saves_a_checkpoint_and_resumes(tmp_path, signum):
     # the interruption is the loop's, whatever the model; the Transformer's continued run is checked below
     folder = tmp_path / "run"
-    process = subprocess.Popen([*COMMAND, "train", "--steps", "1000000", "--d-model", "16", "--buckets", "64",
-                                "--checkpoint-every", "5", "--output-dir", str(folder)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    process = run.start("train", "--steps", 1000000, "--d-model", 16, "--buckets", 64, "--checkpoint-every", 5,
+                        "--output-dir", folder)
     try:
-        deadline = time.monotonic() + 240
-        while not (folder / "model.ckpt.npz").exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.2)
+        wait_for(folder / "model.ckpt.npz", process)
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
     finally:
         process.kill()
     assert process.returncode == 130, stderr
-    line = stderr.strip().splitlines()[-1]
-    step = int(line.split("Interrupted at step ")[1].split(";")[0])
-    assert line == (f"neurotic-lm train: Interrupted at step {step}; checkpoint saved to {folder / 'model.ckpt.npz'}. "
-                    "Run the same command again to resume.")
+    step = interrupted_step(stderr, "neurotic-lm train", folder / "model.ckpt.npz")
     done = run("train", "--steps", 2, "--output-dir", folder)
     assert done.returncode == 0, done.stderr
     assert f"trained to step {step + 2}" in done.stdout
@@ -385,9 +339,8 @@ def test_a_corpus_file_trains_evaluates_and_writes(tmp_path, model):
 
 def test_a_corpus_is_found_from_another_directory(tmp_path):
     corpus, folder = write_corpus(tmp_path), tmp_path / "run"
-    relative = subprocess.run([*COMMAND, "train", "--steps", "2", "--d-model", "8", "--buckets", "64", "--batch-size",
-                               "8", "--corpus", corpus.name, "--output-dir", "run"], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=300, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    relative = run("train", "--steps", 2, "--d-model", 8, "--buckets", 64, "--batch-size", 8, "--corpus", corpus.name,
+                   "--output-dir", "run", cwd=tmp_path)
     assert relative.returncode == 0, relative.stderr
     assert json.loads((folder / "lm_config.json").read_text())["corpus"] == str(corpus)
     assert run("evaluate", "--output-dir", folder).returncode == 0

@@ -4,43 +4,18 @@ One short training run (the chapter's model, 40 steps) is shared by the tests. T
 from NLTK_DATA; nothing is downloaded.
 """
 import json
-import os
-import shutil
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from cli_runs import Command, copy_of, interrupted_step, wait_for
 
-SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
-
-
-def _conll2002_installed():
-    "Whether NLTK can find its conll2002 corpus."
-    import nltk
-    try:
-        nltk.data.find("corpora/conll2002.zip")
-        return True
-    except LookupError:
-        return False
+from neurotic.nlp.corpora import is_installed
 
 
-pytestmark = pytest.mark.skipif(not _conll2002_installed(),
+pytestmark = pytest.mark.skipif(not is_installed("conll2002"),
                                 reason="NLTK's conll2002 corpus is not installed (set NLTK_DATA)")
 
-# the console script's entry point, run by this test's interpreter (no dependence on PATH)
-COMMAND = [sys.executable, "-c", "import sys; from neurotic.nlp.ner.cli import main; sys.exit(main())"]
-ENV = {"JAX_PLATFORMS": "cpu"}
-
-
-def run(*args, stdin=None):
-    "Run `neurotic-ner ARGS`; returns the completed process (text output)."
-    return subprocess.run([*COMMAND, *map(str, args)], capture_output=True, text=True, timeout=300, input=stdin,
-                          env={**os.environ, **ENV})
+run = Command("neurotic.nlp.ner.cli")
 
 
 @pytest.fixture(scope="module")
@@ -53,23 +28,8 @@ def run_dir(tmp_path_factory):
     return folder
 
 
-def copy_of(run_dir, tmp_path):
-    "A copy of the shared run that a test may damage."
-    target = tmp_path / "copy"
-    shutil.copytree(run_dir, target)
-    return target
-
-
 def test_help_is_quick_and_imports_no_jax():
-    probe = subprocess.run([sys.executable, "-c",
-                            "import sys; from neurotic.nlp.ner.cli import build_parser; "
-                            "build_parser().format_help(); print('jax' in sys.modules)"],
-                           capture_output=True, text=True, timeout=60)
-    assert probe.stdout.strip() == "False", probe.stderr
-    done = run("--help")
-    assert done.returncode == 0
-    for command in ("train", "evaluate", "predict"):
-        assert command in done.stdout
+    run.check_help(["train", "evaluate", "predict"])
 
 
 def test_train_writes_a_checkpoint_settings_and_vocabularies(run_dir):
@@ -171,14 +131,10 @@ def test_empty_input_to_predict_is_an_error(run_dir):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_saves_a_checkpoint_and_resumes(tmp_path, signum):
     folder = tmp_path / "run"
-    process = subprocess.Popen([*COMMAND, "train", "--model", "chapter", "--steps", "1000000", "--batch-size", "16",
-                                "--checkpoint-every", "5", "--output-dir", str(folder)], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, **ENV})
+    process = run.start("train", "--model", "chapter", "--steps", 1000000, "--batch-size", 16, "--checkpoint-every", 5,
+                        "--output-dir", folder)
     try:
-        deadline = time.monotonic() + 240
-        while not (folder / "model.ckpt.npz").exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.2)
+        wait_for(folder / "model.ckpt.npz", process)
         busy = run("train", "--steps", 1, "--output-dir", folder)  # a second run on the same folder
         process.send_signal(signum)
         _, stderr = process.communicate(timeout=120)
@@ -187,10 +143,7 @@ def test_an_interrupted_run_saves_a_checkpoint_and_resumes(tmp_path, signum):
     assert busy.returncode == 1 and busy.stderr.count("\n") == 1
     assert f"is in use by another run (process {process.pid})" in busy.stderr
     assert process.returncode == 130, stderr
-    line = stderr.strip().splitlines()[-1]
-    step = int(line.split("Interrupted at step ")[1].split(";")[0])
-    assert line == (f"neurotic-ner train: Interrupted at step {step}; checkpoint saved to {folder / 'model.ckpt.npz'}. "
-                    "Run the same command again to resume.")
+    step = interrupted_step(stderr, "neurotic-ner train", folder / "model.ckpt.npz")
     done = run("train", "--steps", 2, "--output-dir", folder)
     assert done.returncode == 0, done.stderr
     assert f"trained to step {step + 2}" in done.stdout

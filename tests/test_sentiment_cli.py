@@ -11,29 +11,18 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from cli_runs import Command, interrupted_step, wait_for
 
-SHARED_NLTK = Path(__file__).resolve().parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
-
-from neurotic.nlp.corpora import is_installed  # noqa: E402
+from neurotic.nlp.corpora import is_installed
 
 pytestmark = pytest.mark.skipif(not is_installed("sentence_polarity"),
                                 reason="NLTK's sentence_polarity is not installed (set NLTK_DATA)")
 
-# the console script's entry point, run by the interpreter of this test (no dependence on PATH)
-COMMAND = [sys.executable, "-c", "import sys; from neurotic.nlp.twitter.cli import main; sys.exit(main())"]
+run = Command("neurotic.nlp.twitter.cli")
 STEPS = 60
-
-
-def run(*args, stdin=None):
-    "Run `neurotic-sentiment ARGS` in a new process; returns the completed process (text output)."
-    return subprocess.run([*COMMAND, *map(str, args)], input=stdin, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "JAX_PLATFORMS": "cpu"})
 
 
 def call(*args):
@@ -205,7 +194,7 @@ def test_default_corpus_is_twitter_samples_when_installed(tmp_path):
     env = {key: value for key, value in os.environ.items() if key != "NEUROTIC_CORPUS"}
     env["NLTK_DATA"] = os.pathsep.join([str(home), os.environ["NLTK_DATA"]])  # stopwords from the shared data
     folder = tmp_path / "model"
-    done = subprocess.run([*COMMAND, "train", "--steps", "10", "--batch-size", "4", "--output-dir", str(folder)],
+    done = subprocess.run([*run.argv, "train", "--steps", "10", "--batch-size", "4", "--output-dir", str(folder)],
                           capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert "corpus: twitter_samples" in done.stdout and "training on twitter_samples" in done.stdout
@@ -222,22 +211,12 @@ def tiny_corpus(folder, n=20):
     return corpus
 
 
-def wait_for(path, process, seconds=240):
-    "Wait until `path` exists (the process still running); fails after `seconds`."
-    deadline = time.monotonic() + seconds
-    while not path.exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, f"{path} did not appear"
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_saves_a_checkpoint_and_the_same_command_resumes(tmp_path, signum):
     folder = tmp_path / "model"
     args = ["train", "--corpus", tiny_corpus(tmp_path), "--batch-size", 8, "--checkpoint-every", 5,
             "--output-dir", folder]
-    process = subprocess.Popen([*COMMAND, *map(str, args), "--steps", "1000000"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    process = run.start(*args, "--steps", 1000000)
     try:
         wait_for(folder / ".unfinished" / "model.ckpt.npz", process)
         process.send_signal(signum)
@@ -245,10 +224,7 @@ def test_an_interrupted_run_saves_a_checkpoint_and_the_same_command_resumes(tmp_
     finally:
         process.kill()
     assert process.returncode == 130, stderr
-    line = stderr.strip().splitlines()[-1]
-    step = int(line.split("Interrupted at step ")[1].split(";")[0])
-    assert line == (f"neurotic-sentiment: Interrupted at step {step}; checkpoint saved to "
-                    f"{folder / '.unfinished' / 'model.ckpt.npz'}. Run the same command again to resume.")
+    step = interrupted_step(stderr, "neurotic-sentiment", folder / ".unfinished" / "model.ckpt.npz")
     assert "Traceback" not in stderr
     assert not (folder / "settings.json").exists()  # no half-made model in the folder
     done = run(*args, "--steps", step + 3)
