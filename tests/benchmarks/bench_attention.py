@@ -31,11 +31,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SHARED_NLTK = HERE.parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
-
-from harness import Timing, Worker, baseline_python, baselines_line, finish, header, report, serve, timed  # noqa: E402
+from harness import (Timing, Worker, baseline_python, baselines_line, finish, header, report, seeded_torch, serve,
+                     timed)  # noqa: E402
 
 VOCAB, D_MODEL, N_LAYERS, N_HEADS, D_FF, BATCH, LENGTH = 256, 256, 2, 4, 1024, 32, 128
 LEARNING_RATE = 1e-3
@@ -67,10 +64,7 @@ def random_batches(n=4):
 
 def torch_worker() -> None:
     "Serve timing requests for PyTorch's step: each stdin line `N` runs N timed steps and answers [(wall, cpu)]."
-    import torch
-
-    torch.set_num_threads(len(os.sched_getaffinity(0)))  # as many threads as cores this process may use
-    torch.manual_seed(0)
+    torch = seeded_torch()
 
     class TorchTransformerLM(torch.nn.Module):
         def __init__(self):

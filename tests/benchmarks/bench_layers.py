@@ -46,7 +46,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from harness import Timing, Worker, baseline_python, baselines_line, finish, header, report, serve, timed  # noqa: E402
+from harness import (Timing, Worker, baseline_python, baselines_line, finish, header, report, seeded_torch, serve,
+                     timed)  # noqa: E402
 
 BATCH, LENGTH, VOCAB, D_MODEL, N_LAYERS = 32, 64, 256, 512, 2
 TORCH_TARGET = 1.0  # neurotic's step / PyTorch's, medians of the same run
@@ -154,10 +155,7 @@ def matrix_products_alone() -> tuple[Timing, Timing]:
 
 def torch_worker() -> None:
     "Serve timing requests: each stdin line `N` runs N timed steps and answers a JSON list of seconds."
-    import torch
-
-    torch.set_num_threads(len(os.sched_getaffinity(0)))  # as many threads as cores this process may use
-    torch.manual_seed(0)
+    torch = seeded_torch()
 
     class GRULanguageModel(torch.nn.Module):
         def __init__(self):

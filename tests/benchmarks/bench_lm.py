@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SHARED_NLTK = HERE.parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
-
 from harness import finish, header  # noqa: E402
 
 

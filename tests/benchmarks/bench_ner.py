@@ -17,17 +17,12 @@ weights are kept); esp.testb is scored once, with the chosen weights. The anchor
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-SHARED_NLTK = HERE.parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
-
 from harness import finish, header  # noqa: E402
 
 ANCHOR = 0.8575  # Lample et al. 2016, LSTM-CRF, CoNLL-2002 Spanish test split

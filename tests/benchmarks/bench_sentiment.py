@@ -33,7 +33,6 @@ Usage: python tests/benchmarks/bench_sentiment.py [--quick] [--runs seed,tuned,m
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -43,9 +42,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from harness import finish, header  # noqa: E402
 
-SHARED_NLTK = HERE.parents[2] / "shared" / "nltk_data"
-if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
-    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
 
 from neurotic import layers as trax_layers  # noqa: E402
 from neurotic.fastmath import numpy as fastnumpy  # noqa: E402

@@ -16,7 +16,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
+
+# The corpora live beside the checkout (../shared/nltk_data), as for the Makefile; NLTK reads NLTK_DATA when it
+# is first imported, so every script imports this module before anything that imports nltk.
+SHARED_NLTK = Path(__file__).resolve().parents[3] / "shared" / "nltk_data"
+if "NLTK_DATA" not in os.environ and SHARED_NLTK.is_dir():
+    os.environ["NLTK_DATA"] = str(SHARED_NLTK)
 
 
 def _block(value: Any) -> Any:
@@ -73,24 +80,36 @@ def machine() -> str:
             f"{jax_part}, {platform.system()} {platform.release()}")
 
 
+def seeded_torch():
+    "PyTorch for a baseline worker: as many threads as cores this process may use, and seed 0."
+    import torch
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    torch.manual_seed(0)
+    return torch
+
+
 def header(title: str) -> None:
     print(f"\n=== {title} ===")
     print(f"machine: {machine()}")
 
 
 def report(name: str, ours: Timing, baseline: Timing | None, baseline_name: str,
-           target: float | None = None, higher_is_better: bool = False) -> bool:
+           target: float | None = None, higher_is_better: bool = False,
+           paired: list[float] | None = None) -> bool:
     """Print both timings and `ours / baseline`; compare with `target` if given.
 
     With `higher_is_better=False` (times), the target is a maximum ratio; returns
-    whether the target was met (True when there is no target or no baseline)."""
+    whether the target was met (True when there is no target or no baseline). `paired` are per-round
+    ratios from alternating rounds (each of ours over the baseline's round beside it); their median is
+    the ratio then, which cancels the machine's drift between rounds."""
     print(f"{name:<34} {ours}")
     if baseline is None:
         print(f"{baseline_name:<34} not available in this environment")
         return True
     print(f"{baseline_name:<34} {baseline}")
-    ratio = ours.median / baseline.median
-    line = f"ratio {name} / {baseline_name}: {ratio:.3f}  (speed-up {1/ratio:.1f}x)"
+    ratio = statistics.median(paired) if paired else ours.median / baseline.median
+    how = f" (median of {len(paired)} paired rounds)" if paired else ""
+    line = f"ratio {name} / {baseline_name}{how}: {ratio:.3f}  (speed-up {1/ratio:.1f}x)"
     met = True
     if target is not None:
         met = ratio >= target if higher_is_better else ratio <= target
